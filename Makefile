@@ -1,0 +1,55 @@
+# Two commands on a fresh machine:  `make demo`  (set up, score the built-in example offline)
+#                                   `make test`  (set up, run the whole test suite)
+# Everything installs into .venv; slow artefacts (the llama.cpp server wheel, the dequantized
+# embedded model) are cached under $(CACHE) and reused by later runs and CI.
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+CACHE   ?= $(HOME)/.cache/reward-agent
+WHEELS  := $(CACHE)/wheels
+LLAMA_CPP_VERSION := 0.3.36
+# The default native llama.cpp build crashes on CPUs with AMX; pin the instruction sets instead.
+LLAMA_CMAKE_ARGS  := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export REWARD_AGENT_CACHE := $(CACHE)
+
+.PHONY: setup setup-llama demo test test-fast bench clean
+
+setup: $(VENV)/.installed
+
+# torch first, pinned: a loose torch requirement would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[dev,serve]"
+	$(PY) tools/install_punkt.py
+	touch $@
+
+# llama-cpp-python's OpenAI-compatible server, for the integration tests. Built once from
+# source (about 7 minutes) into the wheel cache, then installed from there.
+setup-llama: setup
+	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo "building llama-cpp-python $(LLAMA_CPP_VERSION) (one time, ~7 min)"; \
+	  mkdir -p $(WHEELS); \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel -q --no-deps --no-cache-dir \
+	    llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS); \
+	fi
+	$(PIP) install -q --find-links $(WHEELS) "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" "sse-starlette<2"
+
+demo: setup
+	$(VENV)/bin/reward-agent demo
+
+test: setup-llama
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not integration"
+
+bench: setup
+	$(PY) benchmarks/bench_checkers.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

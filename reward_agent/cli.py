@@ -1,0 +1,199 @@
+"""The `reward-agent` command line (typer + rich). Errors become messages only here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from .context import RewardContext, load_context
+from .errors import RewardAgentError
+from .types import ConstraintSpec, RewardRequest, RewardResult
+
+app = typer.Typer(help="Turn a prompt and candidate responses into rewards, with the evidence.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks of the reward system.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON file of context settings.")]
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code=2)
+
+
+def _parse_constraint(text: str) -> ConstraintSpec:
+    """`id` or `id={"kwarg": value}` from the command line."""
+    cid, sep, raw = text.partition("=")
+    try:
+        kwargs = json.loads(raw) if sep else {}
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"arguments of {cid!r} are not JSON: {exc}") from None
+    if not isinstance(kwargs, dict):
+        raise typer.BadParameter(f"arguments of {cid!r} must be a JSON object")
+    return ConstraintSpec(id=cid.strip(), kwargs=kwargs, source="request")
+
+
+def _context(config: Path | None, **overrides: Any) -> RewardContext:
+    try:
+        return load_context(config, **overrides)
+    except RewardAgentError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+def _run(request: RewardRequest, context: RewardContext) -> RewardResult:
+    from . import score
+
+    try:
+        return score(request, context)
+    except RewardAgentError as exc:
+        _fail(str(exc))
+        raise
+
+
+def print_result(request: RewardRequest, result: RewardResult) -> None:
+    """A readable table of rewards, per-verifier scores and evidence summaries."""
+    verifier_ids = list(result.signals)
+    table = Table(title="Rewards", show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("reward", justify="right")
+    for vid in verifier_ids:
+        table.add_column(vid, justify="right")
+    table.add_column("evidence")
+    table.add_column("response", max_width=48, overflow="ellipsis")
+    for i, response in enumerate(request.responses):
+        reward = result.rewards[i]
+        cells = [str(i) + (" *" if i == result.best_index else ""), "-" if reward is None else f"{reward:.3f}"]
+        evidence = []
+        for vid in verifier_ids:
+            signal = result.signals[vid]
+            score = signal.scores[i] if signal.scores else None
+            cells.append(signal.status if score is None else f"{score:.2f}")
+            summaries = signal.evidence.get("summaries") if signal.evidence else None
+            if summaries:
+                evidence.append(f"{vid}: {summaries[i]}")
+        cells += ["\n".join(evidence), response.replace("\n", " ")]
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"[bold]plan[/] ({result.plan.planner}): {', '.join(result.plan.verifiers) or '(none)'}")
+    for vid, why in result.plan.reasons.items():
+        console.print(f"  {vid}: {why}")
+    for vid, signal in result.signals.items():
+        if signal.status != "ok":
+            console.print(f"[yellow]{vid} {signal.status}:[/] {signal.error}")
+    if "constraints" in result.signals and result.signals["constraints"].status == "ok":
+        for c in result.signals["constraints"].evidence["constraints"]:
+            console.print(f"  constraint {c['id']} {c.get('kwargs') or ''}" + (f"  <- {c['text']!r}" if c.get("text") else ""))
+    console.print(f"judger: {result.judger}  weights: {result.weights}  model calls: {result.model_calls}")
+    for note in result.notes:
+        console.print(f"[dim]note: {note}[/]")
+
+
+@app.command()
+def score(
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="The user prompt.")],
+    response: Annotated[list[str], typer.Option("--response", "-r", help="A candidate response (repeat).")],
+    constraint: Annotated[
+        Optional[list[str]],
+        typer.Option("--constraint", "-c", help='A constraint: ID or ID=\'{"kwarg": value}\' (repeat).'),
+    ] = None,
+    reference: Annotated[Optional[str], typer.Option(help="A reference answer.")] = None,
+    config: ConfigOpt = None,
+    planner: Annotated[Optional[str], typer.Option(help="rules or llm.")] = None,
+    judger: Annotated[Optional[str], typer.Option(help="weighted_sum, gated or llm.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Reward one prompt's responses and show the evidence."""
+    try:
+        request = RewardRequest(
+            prompt=prompt, responses=response, reference=reference,
+            constraints=[_parse_constraint(c) for c in constraint] if constraint else None,
+        )
+    except ValidationError as exc:
+        _fail(f"bad request: {exc}")
+        return
+    result = _run(request, _context(config, planner=planner, judger=judger))
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        print_result(request, result)
+
+
+@app.command()
+def demo(config: ConfigOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Score a built-in example offline: a prompt with constraints and four responses."""
+    from .demo import DEMO_REQUEST
+
+    request = RewardRequest.model_validate(DEMO_REQUEST)
+    console.print(f"[bold]prompt:[/] {request.user_prompt}\n")
+    result = _run(request, _context(config))
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        print_result(request, result)
+
+
+@app.command()
+def verifiers() -> None:
+    """List the registered verifiers."""
+    from .verifiers.base import all_verifiers
+
+    for spec in all_verifiers():
+        console.print(f"[bold]{spec.id}[/] (node {spec.node}, weight {spec.default_weight}): {spec.description}")
+
+
+@app.command()
+def checkers() -> None:
+    """List the built-in constraint checkers and their arguments."""
+    from .verifiers.constraints import checkers as _register  # noqa: F401
+    from .verifiers.constraints.base import CHECKERS
+
+    for name in sorted(CHECKERS):
+        spec = CHECKERS.get(name)
+        args = ", ".join(spec.args.model_fields) or "-"
+        console.print(f"[bold]{name}[/] ({args}): {spec.description}")
+
+
+@bench_app.command("ifeval-verify")
+def bench_ifeval_verify(
+    data: Annotated[Path, typer.Option(help="A *_verdicts.jsonl file of reference verdicts.")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    gold_constraints: Annotated[
+        bool, typer.Option("--gold-constraints/--extract", help="Use the gold constraints instead of extracting them.")
+    ] = False,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N items.")] = None,
+) -> None:
+    """Agreement of the constraint verifier with IFEval's reference verdicts."""
+    from .bench.ifeval import run_ifeval_verify
+
+    if not data.is_file():
+        _fail(f"--data {str(data)!r} is not a file")
+    try:
+        metrics = run_ifeval_verify(data, out, gold_constraints=gold_constraints, limit=limit)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    table = Table(title=f"ifeval-verify ({'gold' if gold_constraints else 'extracted'} constraints)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    console.print(f"wrote {out / 'metrics.json'} and {out / 'results.jsonl'}")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

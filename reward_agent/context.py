@@ -1,0 +1,163 @@
+"""RewardContext: the per-run settings of the graph (LangGraph `context_schema`).
+
+Which model serves each role, which planner and judger run, the weights, the timeouts.
+Precedence, lowest to highest: defaults, then `REWARD_AGENT_*` environment variables,
+then a config file (YAML or JSON), then values passed for this run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+from .llm import ModelSpec
+
+# Roles a model can serve. Each is configured on its own so a small fast model can plan
+# while a strong one judges, and a coder model writes checker code.
+MODEL_ROLES = ("planner", "judge", "extractor", "coder", "claims")
+
+ENV_PREFIX = "REWARD_AGENT_"
+
+
+class RewardContext(BaseModel):
+    """Settings for one run of the reward graph. Every field has a safe offline default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    planner: Literal["rules", "llm"] = Field(
+        default="rules", description="'rules' (deterministic, no model) or 'llm' (needs models.planner)."
+    )
+    judger: str = Field(default="weighted_sum", description="Judger id: weighted_sum, gated or llm.")
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="Weight per verifier id; unnamed verifiers use their default."
+    )
+    models: dict[str, ModelSpec] = Field(
+        default_factory=dict, description=f"Chat model per role ({', '.join(MODEL_ROLES)})."
+    )
+    constraint_mode: Literal["strict", "loose"] = Field(
+        default="strict", description="IFEval checking mode that the constraint score uses."
+    )
+    verifier_timeout_s: float = Field(default=120.0, gt=0, description="Wall-clock limit per verifier.")
+    disable: tuple[str, ...] = Field(default=(), description="Verifier ids never run in this context.")
+    gate_cap: float = Field(
+        default=0.3, ge=0, le=1, description="gated judger: reward cap for a response violating a constraint."
+    )
+    llm_judge_max_responses: int = Field(
+        default=8, ge=2, description="llm judger: above this many responses, fall back to weighted_sum."
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_non_negative(cls, weights: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in weights.items() if v < 0}
+        if bad:
+            raise ValueError(f"weights must be >= 0, got {bad}")
+        return weights
+
+    @field_validator("models")
+    @classmethod
+    def _known_roles(cls, models: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+        unknown = sorted(set(models) - set(MODEL_ROLES))
+        if unknown:
+            raise ValueError(f"unknown model role(s) {unknown}; roles are {list(MODEL_ROLES)}")
+        return models
+
+    def model_for(self, role: str) -> ModelSpec | None:
+        """The model configured for `role`, or None when the role has none."""
+        return self.models.get(role)
+
+    def weight_of(self, verifier_id: str, default: float) -> float:
+        return self.weights.get(verifier_id, default)
+
+
+def _env_settings(environ: dict[str, str]) -> dict[str, Any]:
+    """Read `REWARD_AGENT_*` variables into context fields.
+
+    Scalars map by name (`REWARD_AGENT_JUDGER=gated`); `REWARD_AGENT_WEIGHTS` takes JSON or
+    `id=w,id=w`; models per role take `REWARD_AGENT_<ROLE>_MODEL`, `_BASE_URL`, `_PROVIDER`
+    (default `openai`) and `_API_KEY`.
+    """
+    out: dict[str, Any] = {}
+    for field in ("planner", "judger", "constraint_mode", "verifier_timeout_s", "gate_cap"):
+        value = environ.get(ENV_PREFIX + field.upper())
+        if value:
+            out[field] = value
+    if weights := environ.get(ENV_PREFIX + "WEIGHTS"):
+        out["weights"] = _parse_weights(weights)
+    if disable := environ.get(ENV_PREFIX + "DISABLE"):
+        out["disable"] = tuple(v.strip() for v in disable.split(",") if v.strip())
+    models: dict[str, Any] = {}
+    for role in MODEL_ROLES:
+        name = environ.get(f"{ENV_PREFIX}{role.upper()}_MODEL")
+        if not name:
+            continue
+        spec: dict[str, Any] = {"model": name, "provider": environ.get(f"{ENV_PREFIX}{role.upper()}_PROVIDER", "openai")}
+        if base_url := environ.get(f"{ENV_PREFIX}{role.upper()}_BASE_URL"):
+            spec["base_url"] = base_url
+        if api_key := environ.get(f"{ENV_PREFIX}{role.upper()}_API_KEY"):
+            spec["api_key"] = api_key
+        models[role] = spec
+    if models:
+        out["models"] = models
+    return out
+
+
+def _parse_weights(text: str) -> dict[str, float]:
+    text = text.strip()
+    if text.startswith("{"):
+        return json.loads(text)
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise ConfigError(f"weight {part!r} must look like 'verifier=1.5'")
+        weights[name.strip()] = float(value)
+    return weights
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Load a YAML or JSON config file into a dict of context fields."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML/JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def load_context(
+    config_file: str | Path | None = None,
+    environ: dict[str, str] | None = None,
+    **overrides: Any,
+) -> RewardContext:
+    """Build a RewardContext: defaults < environment < config file < `overrides`."""
+    environ = dict(os.environ) if environ is None else environ
+    settings: dict[str, Any] = _env_settings(environ)
+    config_file = config_file or environ.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        settings.update(read_config_file(config_file))
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return RewardContext.model_validate(settings)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def default_context() -> RewardContext:
+    """The context used when a run passes none: environment over defaults, read once."""
+    return load_context()

@@ -1,0 +1,1 @@
+"""Instruction constraints: the checker registry, extraction from prompts, and the verifier node."""
