@@ -37,7 +37,10 @@ setup-llama: setup
 	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel -q --no-deps --no-cache-dir \
 	    llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS); \
 	fi
-	$(PIP) install -q --find-links $(WHEELS) "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" "sse-starlette<2"
+	@# Install our wheel by its path, forcibly: given a version spec instead, pip may keep or
+	@# prefer a natively built wheel from its own cache, which crashes on CPUs with AMX.
+	$(PIP) install -q --force-reinstall --no-deps "$$(ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl | head -n 1)"
+	$(PIP) install -q "$$(ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl | head -n 1)[server]" "sse-starlette<2"
 
 demo: setup
 	$(VENV)/bin/reward-agent demo

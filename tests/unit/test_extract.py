@@ -53,6 +53,21 @@ def caps_words(relation: str, n: int) -> tuple[str, dict]:
     return ("change_case:capital_word_frequency", {"capital_relation": relation, "capital_frequency": n})
 
 
+def nth(total: int, n: int, word: str) -> tuple[str, dict]:
+    return (
+        "length_constraints:nth_paragraph_first_word",
+        {"num_paragraphs": total, "nth_paragraph": n, "first_word": word},
+    )
+
+
+def ps(marker: str) -> tuple[str, dict]:
+    return ("detectable_content:postscript", {"postscript_marker": marker})
+
+
+def exist(*keywords: str) -> tuple[str, dict]:
+    return ("keywords:existence", {"keywords": list(keywords)})
+
+
 CAPITAL = ("change_case:english_capital", {})
 LOWER = ("change_case:english_lowercase", {})
 NO_COMMA = ("punctuation:no_comma", {})
@@ -126,20 +141,21 @@ PARAPHRASES: dict[str, list[tuple[str, list[tuple[str, dict]]]]] = {
         ),
     ],
     "detectable_content:postscript": [
-        (
-            "Sign off with a P.S. reminding me about the deadline.",
-            [("detectable_content:postscript", {"postscript_marker": "P.S."})],
-        ),
-        ("Please tack on a PPS at the very end.", [("detectable_content:postscript", {"postscript_marker": "P.P.S"})]),
-        ("Include a postscript at the bottom.", [("detectable_content:postscript", {"postscript_marker": "P.S."})]),
-        ("End with a P.P.S. note.", [("detectable_content:postscript", {"postscript_marker": "P.P.S"})]),
+        ("Sign off with a P.S. reminding me about the deadline.", [ps("P.S.")]),
+        ("Please tack on a PPS at the very end.", [ps("P.P.S")]),
+        ("Include a postscript at the bottom.", [ps("P.S.")]),
+        ("End with a P.P.S. note.", [ps("P.P.S")]),
     ],
     "detectable_format:constrained_response": [
         (
-            "Is coffee bad for you? Reply only with 'My answer is yes.', 'My answer is no.', or 'My answer is maybe.'",
+            "Is coffee bad for you? Reply only with 'My answer is yes.', 'My answer is no.', "
+            "or 'My answer is maybe.'",
             [FIXED],
         ),
-        ("Pick one of these and nothing else: My answer is yes. / My answer is no. / My answer is maybe.", [FIXED]),
+        (
+            "Pick one of these and nothing else: My answer is yes. / My answer is no. / My answer is maybe.",
+            [FIXED],
+        ),
     ],
     "detectable_format:json_format": [
         ("Format your answer as valid JSON.", [JSON_FORMAT]),
@@ -189,16 +205,11 @@ PARAPHRASES: dict[str, list[tuple[str, list[tuple[str, dict]]]]] = {
         ("Start with a title formatted like <<My Title>>.", [TITLE]),
     ],
     "keywords:existence": [
-        (
-            "Be sure to mention 'blockchain' and 'ledger'.",
-            [("keywords:existence", {"keywords": ["blockchain", "ledger"]})],
-        ),
-        ("Work the words sunrise and harbor into your poem.", [("keywords:existence", {"keywords": ["sunrise", "harbor"]})]),
-        (
-            'Your answer must contain the terms "latency" and "throughput".',
-            [("keywords:existence", {"keywords": ["latency", "throughput"]})],
-        ),
-        ("Make sure you use the word 'resilient' somewhere.", [("keywords:existence", {"keywords": ["resilient"]})]),
+        ("Be sure to mention 'blockchain' and 'ledger'.", [exist("blockchain", "ledger")]),
+        ("Work the words sunrise and harbor into your poem.", [exist("sunrise", "harbor")]),
+        ('Your answer must contain the terms "latency" and "throughput".', [exist("latency", "throughput")]),
+        ("Make sure you use the word 'resilient' somewhere.", [exist("resilient")]),
+        ("Include keywords {Kermit}, {frog} in your response.", [exist("kermit", "frog")]),
     ],
     "keywords:forbidden_words": [
         (
@@ -234,14 +245,16 @@ PARAPHRASES: dict[str, list[tuple[str, list[tuple[str, dict]]]]] = {
     "length_constraints:nth_paragraph_first_word": [
         (
             "Write 3 paragraphs separated by blank lines; the second paragraph should begin with the word 'However'.",
-            [("length_constraints:nth_paragraph_first_word", {"num_paragraphs": 3, "nth_paragraph": 2, "first_word": "however"})],
+            [nth(3, 2, "however")],
         ),
-        (
-            'Use four paragraphs, and begin the final paragraph with "Ultimately".',
-            [("length_constraints:nth_paragraph_first_word", {"num_paragraphs": 4, "nth_paragraph": 4, "first_word": "ultimately"})],
-        ),
+        ('Use four paragraphs, and begin the final paragraph with "Ultimately".', [nth(4, 4, "ultimately")]),
+        ("Make the first word of your third paragraph 'Moreover'. Write 4 paragraphs.", [nth(4, 3, "moreover")]),
     ],
     "length_constraints:number_paragraphs": [
+        (
+            "Your response should contain 5 paragraphs. You separate paragraphs using the markdown divider: * * *",
+            [("length_constraints:number_paragraphs", {"num_paragraphs": 5})],
+        ),
         (
             "Split your answer into 3 parts separated by the markdown divider ***.",
             [("length_constraints:number_paragraphs", {"num_paragraphs": 3})],
@@ -304,6 +317,14 @@ def test_every_checker_id_has_at_least_two_paraphrases() -> None:
     assert all(len(rows) >= 2 for rows in PARAPHRASES.values())
 
 
+def test_extracted_arguments_are_valid_for_the_checkers() -> None:
+    checking = pytest.importorskip("reward_agent.verifiers.constraints.checking")
+    for _, prompt, _ in CASES:
+        for constraint in extract_constraints(prompt):
+            prepared = checking.prepare(constraint)
+            assert not isinstance(prepared, checking.CheckOutcome), (prompt, constraint, prepared)
+
+
 # Prompts that talk about words, lists, languages or formats without constraining the answer.
 NEGATIVES = [
     "Summarize this article about JSON parsing.",
@@ -325,6 +346,12 @@ NEGATIVES = [
     "Don't repeat the question in your answer.",
     "Give me some bullet points about climate change.",
     "Use at least 3 bullet points.",
+    "Write a story about a robot who only speaks in all caps.",
+    "I speak Spanish; what is the best way to learn German?",
+    'Use "double quotes" for any dialogue.',
+    "Write a song with a repeated chorus.",
+    "Return true if all keys are strings in lower case.",
+    "Split the text on commas; if no commas exist, split on spaces.",
 ]
 
 
@@ -338,7 +365,10 @@ def test_negatives_state_no_constraint(prompt: str) -> None:
     [
         ("Write about the Croatian and Serbian nations in the 19th century.", "language:response_language"),
         ("Use words in all capital letters at least 3 times to highlight key points.", "change_case:english_capital"),
-        ("Use words in all capital letters at least 3 times to highlight key points.", "detectable_format:number_highlighted_sections"),
+        (
+            "Use words in all capital letters at least 3 times to highlight key points.",
+            "detectable_format:number_highlighted_sections",
+        ),
         ("Write at least 10 words in all capital letters.", "length_constraints:number_words"),
         ("Do not use any commas.", "keywords:forbidden_words"),
         ("Start the second paragraph with the word 'Then'.", "length_constraints:nth_paragraph_first_word"),

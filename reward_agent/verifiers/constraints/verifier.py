@@ -12,7 +12,7 @@ from ...context import RewardContext
 from ...types import ConstraintSpec, RewardRequest, Signal
 from ..base import VerifierSpec
 from . import checkers as _register_checkers  # noqa: F401  (importing registers the checkers)
-from .checking import run_check
+from .checking import check_all
 from .extract import extract_constraints
 
 
@@ -64,8 +64,8 @@ async def check_constraints(request: RewardRequest, context: RewardContext) -> S
     scores: list[float | None] = []
     summaries: list[str] = []
     errors = 0
-    for response in request.responses:
-        outcomes = [run_check(c, response, mode) for c in constraints]
+    # Constraints are validated once and checked against all N responses.
+    for outcomes in check_all(constraints, request.responses, mode):
         errors += sum(o.error is not None for o in outcomes)
         per_response.append(
             [

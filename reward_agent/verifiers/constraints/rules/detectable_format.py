@@ -168,7 +168,9 @@ def highlighted_sections(match: re.Match[str], prompt: str) -> dict | None:
 # ---------------------------------------------------------------------- sections
 
 # Words that are no section marker: "start with a X", "mark it as number N".
-_STOP_SPLITERS = {"the", "a", "an", "this", "that", "it", "your", "my", "its", "and", "or", "of", "to", "number", "no"}
+_STOP_SPLITERS = {
+    "the", "a", "an", "this", "that", "it", "your", "my", "its", "and", "or", "of", "to", "number", "no",
+}
 _MARKED = (
     r"\b(?:mark|label|start|begin|note|title|head|number|prefix|precede|indicate|introduce|denote)\w*\s+"
     r"(?:\w+\s+){0,6}?(?:with|as|by|using)\s+(?:the\s+)?(?:word\s+|text\s+|heading\s+|label\s+|phrase\s+|prefix\s+)?"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .common import NUM, POST, QTY, QUOTED, BARE_WORD, FLAGS, RuleSet, parse_quantity, to_int, unquote
+from .common import BARE_WORD, FLAGS, NUM, POST, QTY, QUOTED, RuleSet, parse_quantity, to_int, unquote
 
 RULES = RuleSet()
 
@@ -71,14 +71,17 @@ def number_words(match: re.Match[str], prompt: str) -> list[dict] | None:
     return [{"relation": r, "num_words": n} for r, n in pairs] or None
 
 
+_SENTENCE_ADJECTIVE = re.compile(r"(?:long|short|full|complete|simple)\s+sentence", FLAGS)
 _SENTENCES_COUNT = rf"(?P<q>{QTY})[ \t-]+(?:\w+[ \t]+)?sentences?\b(?P<post>{POST})?"
 
 
-@RULES.rule("length_constraints:number_sentences", _SENTENCES_COUNT, _by_count_of("sentence"), needs=("sentence",))
+@RULES.rule(
+    "length_constraints:number_sentences", _SENTENCES_COUNT, _by_count_of("sentence"), needs=("sentence",)
+)
 def number_sentences(match: re.Match[str], prompt: str) -> list[dict] | None:
     """Sentence-count bounds; a bare count ("answer in 3 sentences") is exact."""
     between = match.group(0)
-    if re.search(r"\d\s+\w+\s+sentence", between) and not re.search(r"(?:long|short|full|complete)\s+sentence", between, FLAGS):
+    if re.search(r"\d\s+\w+\s+sentence", between) and not _SENTENCE_ADJECTIVE.search(between):
         return None  # "3 bullet sentences": a different unit sits between number and "sentences"
     pairs = _bounds(match, prompt, exact=True, only_upper=False)
     return [{"relation": r, "num_sentences": n} for r, n in pairs] or None
@@ -95,9 +98,12 @@ _PARTS = r"paragraphs?|sections?|parts?|stanzas?|steps?|snippets?|segments?|chun
 _PART_COUNT = re.compile(rf"(?P<n>{NUM})[ \t-]+(?:\w+[ \t]+)?(?P<noun>{_PARTS})\b", FLAGS)
 # "Section 1", "Bullet 2", "Step 3": a number that labels a part rather than counting parts.
 _LABEL_BEFORE = re.compile(
-    r"\b(?:bullet|section|part|paragraph|step|day|chapter|point|item|version|option|poem|stanza|verse|advice|q\s*&\s*a\s*#?)\s*$",
+    r"\b(?:bullet|section|part|paragraph|step|day|chapter|point|item|version|option|poem|stanza|verse|advice"
+    r"|q\s*&\s*a\s*#?)\s*$",
     FLAGS,
 )
+# Words that ask for a divider (a bare *** elsewhere is just text).
+_ASKS_DIVIDER = re.compile(r"separat|divid|split|betwe|break|use|format|\bby\b|with|\bput\b|insert|place", FLAGS)
 _EXAMPLE_DIVIDER_LINE = re.compile(r"^[ \t]*\*\*\*[ \t]*$", re.MULTILINE)
 _PAIR = re.compile(r"\bseparat\w*\s+(?:the\s+|your\s+|my\s+)?\w+(?:\s+\w+)?\s+and\s+(?:the\s+)?\w+", FLAGS)
 
@@ -133,8 +139,9 @@ def number_paragraphs(match: re.Match[str], prompt: str) -> dict | None:
     """
     start = max(prompt.rfind(c, 0, match.start()) for c in ".!?\n") + 1
     sentence = prompt[start : match.end() + 1]
-    if match.group(0).startswith("*") and not re.search(r"separat|divid|split|betwe|break|use|format|\bby\b|with|\bput\b|insert|place", prompt[max(0, match.start() - 200) : match.start()], FLAGS):
-        return None  # a bare *** in text, not a divider the prompt asks for
+    asked = _ASKS_DIVIDER.search(prompt, max(0, match.start() - 200), match.start())
+    if match.group(0).startswith("*") and not asked:
+        return None
     noun = re.search(rf"\b({_PARTS})\b", sentence, FLAGS)
     count = _parts_near(prompt, match.start(), noun[1].lower().rstrip("s") if noun else None)
     if count is None:
@@ -150,19 +157,33 @@ _ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "opening": 1, "1st": 1, "2nd": 2, "3rd": 3,
 }
-_ORD = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|opening|last|final|closing|\d+(?:st|nd|rd|th)"
-_WHICH = rf"(?:(?P<ord>{_ORD})\s+paragraph|paragraph\s+(?:(?:number|no\.?|#)\s*)?(?P<n>\d+|one|two|three|four|five))"
+_ORD = (
+    r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|opening|last|final|closing"
+    r"|\d+(?:st|nd|rd|th)"
+)
+_WHICH = (
+    rf"(?:(?P<ord>{_ORD})\s+paragraph|paragraph\s+(?:(?:number|no\.?|#)\s*)?(?P<n>\d+|one|two|three|four|five))"
+)
 _WORD = rf"(?:the\s+)?(?:word\s+|term\s+)?(?P<w>{QUOTED}|{BARE_WORD})"
-_FIRST_WORD_1 = rf"\b(?:the\s+)?(?:very\s+)?{_WHICH}\s+(?:of\s+your\s+\w+\s+)?(?:must|should|has\s+to|needs\s+to|shall|will|is\s+to|to)?\s*(?:always\s+)?(?:start|begin)s?\s+with\s+{_WORD}"
+_SHOULD = r"(?:must|should|has\s+to|needs\s+to|shall|will|is\s+to|to)"
+# "the second paragraph must start with the word 'However'"
+_FIRST_WORD_1 = (
+    rf"\b(?:the\s+)?(?:very\s+)?{_WHICH}\s+(?:of\s+your\s+\w+\s+)?{_SHOULD}?\s*(?:always\s+)?"
+    rf"(?:start|begin)s?\s+with\s+{_WORD}"
+)
+# "begin the final paragraph with 'Ultimately'"
 _FIRST_WORD_2 = rf"\b(?:start|begin)\s+(?:the\s+|your\s+)?(?:very\s+)?{_WHICH}\s+with\s+{_WORD}"
+# "make the first word of your third paragraph 'Moreover'"
 _FIRST_WORD_3 = (
-    rf"\bfirst\s+word\s+of\s+(?:the\s+|your\s+)?(?:very\s+)?{_WHICH}\s+(?:(?:should|must|has\s+to|needs\s+to|will)\s+)?"
+    rf"\bfirst\s+word\s+of\s+(?:the\s+|your\s+)?(?:very\s+)?{_WHICH}\s+{_SHOULD}?\s*"
     rf"(?:be\s+|is\s+)?(?:exactly\s+)?:?\s*{_WORD}"
 )
 _PARAGRAPH_COUNT = re.compile(rf"(?P<q>{NUM})[ \t-]+(?:\w+[ \t]+)?paragraphs?\b", FLAGS)
 
 
-@RULES.rule("length_constraints:nth_paragraph_first_word", _FIRST_WORD_1, _FIRST_WORD_2, _FIRST_WORD_3, needs=("paragraph",))
+@RULES.rule(
+    "length_constraints:nth_paragraph_first_word", _FIRST_WORD_1, _FIRST_WORD_2, _FIRST_WORD_3, needs=("paragraph",)
+)
 def nth_paragraph_first_word(match: re.Match[str], prompt: str) -> dict | None:
     """Paragraph n (of N, separated by blank lines) starts with a word.
 

@@ -57,7 +57,9 @@ def end_checker(match: re.Match[str], prompt: str) -> dict | None:
 
 _QUOTE_MARKS = r"(?:double\s+)?(?:quotation\s+marks?|quotations?(?:\s+marks?)?|quotes?|quote\s+marks|\"\s*\")"
 # What gets wrapped must be the whole response ...
-_WHOLE = re.compile(r"\b(?:entire|whole|all|full|response|answer|reply|output|everything|it|email|letter|text|thing)\b", FLAGS)
+_WHOLE = re.compile(
+    r"\b(?:entire|whole|all|full|response|answer|reply|output|everything|it|email|letter|text|thing)\b", FLAGS
+)
 # ... not a part of it ("put the title in quotes"); "one-sentence response" is still the whole.
 _PART = re.compile(
     r"(?<![-\w])(?:title|name|phrase|words?|dialogues?|each|every|key|terms?|quotes?|sentences?|citations?)\b", FLAGS
