@@ -24,7 +24,7 @@ from langgraph._internal._runnable import RunnableCallable
 from langgraph.errors import NodeError
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import get_runtime
-from langgraph.types import Send
+from langgraph.types import Command, Send
 from typing_extensions import TypedDict
 
 from .context import RewardContext, default_context
@@ -142,14 +142,19 @@ def make_verifier_node(spec: VerifierSpec) -> Callable[[VerifierTask], Awaitable
     return run_verifier
 
 
-def verifier_failed(task: VerifierTask, error: NodeError) -> dict[str, Any]:
-    """LangGraph error handler: a verifier that raised or timed out becomes a failed Signal."""
+def verifier_failed(task: VerifierTask, error: NodeError) -> Command:
+    """LangGraph error handler: a verifier that raised or timed out becomes a failed Signal.
+
+    The handler replaces the failed node, whose edge to the judge it does not inherit, so it
+    routes there itself (when other verifiers succeeded the judge still runs once).
+    """
     exc = error.error
     if isinstance(exc, TimeoutError):
         message = f"timed out after {_context().verifier_timeout_s:g} s"
     else:
         message = f"{type(exc).__name__}: {exc}"
-    return {"signals": [Signal(verifier=task["verifier"], status="failed", error=message)]}
+    failed = Signal(verifier=task["verifier"], status="failed", error=message)
+    return Command(goto=JUDGE_NODE, update={"signals": [failed]})
 
 
 async def judge_rewards(state: RewardState) -> dict[str, Any]:

@@ -106,6 +106,18 @@ def test_failing_and_hanging_verifiers_become_failed_signals(extra_verifiers, us
     assert set(result.weights) == {"constraints", "length"}
 
 
+@pytest.mark.parametrize("use_async", [False, True])
+def test_a_lone_failing_verifier_still_yields_a_result(extra_verifiers, use_async):
+    # The failed node's error handler must route to the judge itself: with no sibling
+    # verifier succeeding, nothing else would trigger it.
+    inp = {"request": request(verifiers=["boom"], disable=["hang", "length", "constraints"])}
+    graph = extra_verifiers
+    out = asyncio.run(graph.ainvoke(inp)) if use_async else graph.invoke(inp)
+    result = out["result"]
+    assert result.signals["boom"].status == "failed"
+    assert result.rewards == [None, None] and result.notes
+
+
 def test_request_can_force_and_disable(extra_verifiers):
     graph = extra_verifiers
     out = graph.invoke({"request": request(constraints=[NO_COMMA], disable=["boom", "hang", "constraints"])})
