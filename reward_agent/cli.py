@@ -163,6 +163,31 @@ def checkers() -> None:
         console.print(f"[bold]{name}[/] ({args}): {spec.description}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    config: ConfigOpt = None,
+    token: Annotated[
+        Optional[str], typer.Option(help="Require 'Authorization: Bearer TOKEN' (default: $REWARD_AGENT_TOKEN).")
+    ] = None,
+    request_timeout: Annotated[Optional[float], typer.Option(help="Seconds per non-streaming request (504 past it).")] = None,
+    max_responses: Annotated[Optional[int], typer.Option(help="Most responses per request (413 above).")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the reward graph over HTTP: LangServe at /reward, REST /v1/*, OpenRLHF /get_reward."""
+    from .serve import ServeSettings
+    from .serve import serve as run_server
+
+    context = _context(config)
+    try:
+        settings = ServeSettings.from_env(token=token, request_timeout_s=request_timeout, max_responses=max_responses)
+    except RewardAgentError as exc:
+        _fail(str(exc))
+        return
+    run_server(host=host, port=port, context=context, settings=settings, log_level=log_level)
+
+
 @bench_app.command("ifeval-verify")
 def bench_ifeval_verify(
     data: Annotated[Path, typer.Option(help="A *_verdicts.jsonl file of reference verdicts.")],

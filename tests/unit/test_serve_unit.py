@@ -1,0 +1,115 @@
+"""Fast unit tests of the serving layer (TestClient, no sockets) and the trainer adapters."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from reward_agent import RewardContext
+from reward_agent.errors import ConfigError
+from reward_agent.integrations.trl import build_requests, constraints_from_columns, make_trl_reward_fn
+from reward_agent.integrations.verl import build_request, compute_score
+from reward_agent.serve import ServeSettings, create_app
+from reward_agent.serve.openrlhf import GetRewardRequest, constraints_from_label, group_queries, split_response
+
+CONTEXT = RewardContext(disable=("preference", "factuality"))  # deterministic: constraints only
+LOWER = {"prompt": "Describe tea in all lowercase letters.", "responses": ["tea is a calm and grassy drink", "Tea Is Calm"]}
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    with TestClient(create_app(CONTEXT, ServeSettings(token="t", max_responses=3))) as c:
+        c.headers["Authorization"] = "Bearer t"
+        yield c
+
+
+def test_score_and_auth(client: TestClient) -> None:
+    assert client.post("/v1/score", json=LOWER).json()["rewards"] == [1.0, 0.0]
+    assert client.post("/v1/score", json=LOWER, headers={"Authorization": "Bearer x"}).status_code == 401
+    assert client.get("/health", headers={"Authorization": ""}).status_code == 200
+
+
+def test_limits_and_bad_bodies(client: TestClient) -> None:
+    too_many = {**LOWER, "responses": ["a"] * 4}
+    assert client.post("/v1/score", json=too_many).status_code == 413
+    assert client.post("/v1/score", content=b"{", headers={"content-type": "application/json"}).status_code == 400
+    assert client.post("/v1/score", json={"prompt": "", "responses": ["a"]}).status_code == 422
+
+
+def test_config_hides_secrets(client: TestClient) -> None:
+    config = client.get("/v1/config").json()
+    assert config["limits"]["auth"] is True and "token" not in config["limits"]
+
+
+def test_settings_validation() -> None:
+    with pytest.raises(ConfigError, match="max_responses"):
+        ServeSettings(max_responses=0)
+
+
+@pytest.mark.parametrize(
+    ("query", "prompt", "expected"),
+    [("Q: hi A: yes", "Q: hi A:", " yes"), ("<s>Q: hi A: yes", "Q: hi A:", " yes"), ("other", "Q:", None), ("x", None, None)],
+)
+def test_split_response(query: str, prompt: str | None, expected: str | None) -> None:
+    assert split_response(query, prompt) == expected
+
+
+def test_labels_become_constraints_or_reference() -> None:
+    ids = {"instruction_id_list": ["punctuation:no_comma"], "kwargs": [{"unused": None}]}
+    assert constraints_from_label(ids)[0].id == "punctuation:no_comma"
+    assert constraints_from_label('[{"id": "punctuation:no_comma"}]')[0].kwargs == {}
+    assert constraints_from_label("Paris") is None
+    body = GetRewardRequest(query=["P? a", "P? b", "Q? c"], prompts=["P?", "P?", "Q?"], labels=["x", "x", ids])
+    groups, unsplit = group_queries(body)
+    assert [g.indices for g in groups] == [[0, 1], [2]] and not unsplit
+    assert groups[0].request.reference == "x" and groups[1].request.constraints[0].id == "punctuation:no_comma"
+
+
+def test_get_reward_marks_missing(client: TestClient) -> None:
+    out = client.post("/get_reward", json={"query": ["Hello? hi", "zzz"], "prompts": ["Hello?", "Hello?"],
+                                           "missing_reward": -1.0}).json()
+    assert out["rewards"] == [-1.0, -1.0] and out["extra_logs"]["reward_missing"] == [1.0, 1.0]
+
+
+def test_trl_groups_consecutive_prompts_and_reads_columns() -> None:
+    prompts = ["p"] * 3 + [[{"role": "user", "content": "q"}]]
+    completions = ["a", "b", "c", [{"role": "assistant", "content": "d"}]]
+    requests, indices = build_requests(prompts, completions, {})
+    assert indices == [[0, 1, 2], [3]] and requests[1].responses == ["d"] and requests[1].messages
+    cols = {"instruction_id_list": [["punctuation:no_comma"]], "kwargs": [[{"x": None}]]}
+    assert constraints_from_columns(cols, 0)[0].kwargs == {}
+    with pytest.raises(ValueError, match="2 prompts but 1"):
+        build_requests(["a", "b"], ["c"], {})
+
+
+def test_trl_local_reward_fn() -> None:
+    reward = make_trl_reward_fn(context=CONTEXT)
+    assert reward([LOWER["prompt"]] * 2, LOWER["responses"]) == [1.0, 0.0]
+    assert reward(["hi"], ["x"]) == [None]
+    assert make_trl_reward_fn(context=CONTEXT, missing=0.0)(["hi"], ["x"]) == [0.0]
+
+
+def test_verl_compute_score(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = compute_score("ifeval", "tea, tea", {"instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]},
+                        {"prompt": "Say tea."})
+    assert out == {"score": 0.0, "reward_missing": False}
+    monkeypatch.setenv("REWARD_AGENT_DISABLE", "preference,factuality")
+    assert compute_score("x", "a", "ref", {"prompt": "hi"}, context=None) == {"score": 0.0, "reward_missing": True}
+    with pytest.raises(ValueError, match="extra_info"):
+        build_request("a", None, {})
+
+
+def test_graph_without_result_is_a_named_500() -> None:
+    from langchain_core.runnables import RunnableLambda
+
+    class NoResultGraph:
+        def bind(self, **kwargs: object) -> RunnableLambda:
+            return RunnableLambda(lambda x: x)
+
+        async def ainvoke(self, inputs: dict, **kwargs: object) -> dict:
+            return {}
+
+    app = create_app(CONTEXT, ServeSettings(warmup=False), graph=NoResultGraph())
+    with TestClient(app, raise_server_exceptions=False) as c:
+        response = c.post("/v1/score", json=LOWER)
+    assert response.status_code == 500 and "GraphError" in response.json()["detail"]
