@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export REWARD_AGENT_CACHE := $(CACHE)
 
-.PHONY: setup setup-llama demo test test-fast bench clean
+.PHONY: setup setup-llama demo test test-fast test-security bench train-rm clean
 
 setup: $(VENV)/.installed
 
@@ -51,8 +51,20 @@ test: setup-llama
 test-fast: setup
 	$(PY) -m pytest -q -m "not integration"
 
+test-security: setup
+	$(PY) -m pytest -q tests/security
+
 bench: setup
 	$(PY) benchmarks/bench_checkers.py
+	$(PY) benchmarks/bench_sandbox.py
+	$(PY) benchmarks/bench_rm.py
+	$(PY) benchmarks/bench_serve.py
+
+# Reproduces the embedded preference RM shipped in reward_agent/rm/weights (about 9 minutes on 2 cores).
+train-rm: setup
+	$(VENV)/bin/reward-agent train-rm --data ../shared/data/preference/arena-bench-v1-rated.jsonl \
+	  --out benchmarks/results/embedded_rm --rm-bench ../shared/data/rm-bench/chat.json \
+	  --export reward_agent/rm/weights/embedded_rm.safetensors
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -54,7 +54,9 @@ def main() -> None:
 
     items = list(read_verdicts(args.data))
     requests = [
-        RewardRequest(prompt=i.prompt, responses=[i.response], constraints=i.gold) for i in items
+        # Constraints only: the preference RM is measured by bench_rm.py.
+        RewardRequest(prompt=i.prompt, responses=[i.response], constraints=i.gold, disable=["preference"])
+        for i in items
     ]
     graph = build_graph()
     # Warm up: one full pass loads NLTK's tokenizers, Punkt and the language profiles (a

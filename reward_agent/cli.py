@@ -216,6 +216,60 @@ def bench_ifeval_verify(
     console.print(f"wrote {out / 'metrics.json'} and {out / 'results.jsonl'}")
 
 
+@app.command("train-rm")
+def train_rm_command(
+    data: Annotated[Path, typer.Option(help="Preference JSONL: prompt/chosen/rejected pairs, or rated answers.")],
+    out: Annotated[Path, typer.Option(help="Output folder: report.md, metrics.json, plots, weights.")],
+    trainer: Annotated[str, typer.Option(help="embedded (BT head over MiniLM) or transformers (TRL RewardTrainer).")] = "embedded",
+    base_model: Annotated[Optional[str], typer.Option(help="transformers: local checkpoint to fine-tune.")] = None,
+    min_gap: Annotated[float, typer.Option(help="Rated answers: least rating gap that makes a pair.")] = 2.0,
+    test_fraction: Annotated[float, typer.Option(help="Share of questions held out.")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 0,
+    max_train_pairs: Annotated[Optional[int], typer.Option(help="Cap on training pairs.")] = None,
+    rm_bench: Annotated[Optional[Path], typer.Option("--rm-bench", help="RM-Bench subset file to evaluate on.")] = None,
+    export: Annotated[Optional[Path], typer.Option(help="embedded: also write the trained head here.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs (embedded default 20, transformers 1).")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Learning rate (embedded 1e-3, transformers 2e-5).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Pairs per step (embedded 256, transformers 8).")] = None,
+    max_length: Annotated[int, typer.Option(help="transformers: tokens per sequence.")] = 512,
+    hidden: Annotated[int, typer.Option(help="embedded: hidden units of the head (0 = linear).")] = 64,
+) -> None:
+    """Train a reward model, evaluate it on held-out questions, write a Markdown report."""
+    from dataclasses import replace
+
+    from .train.embedded import EmbeddedTrainConfig
+    from .train.run import TrainRMConfig, train_rm
+
+    if trainer not in ("embedded", "transformers"):
+        _fail(f"--trainer {trainer!r} must be 'embedded' or 'transformers'")
+    try:
+        emb = EmbeddedTrainConfig(hidden=hidden, seed=seed)
+        emb = replace(emb, **{k: v for k, v in {"epochs": epochs, "lr": lr, "batch_size": batch_size}.items()
+                              if v is not None})
+        tr_kwargs = {k: v for k, v in {"epochs": epochs, "lr": lr, "batch_size": batch_size}.items() if v is not None}
+        config = TrainRMConfig(data=data, out=out, trainer=trainer, base_model=base_model,  # type: ignore[arg-type]
+                               min_gap=min_gap, test_fraction=test_fraction, seed=seed,
+                               max_train_pairs=max_train_pairs, rmbench=rm_bench, export=export, embedded=emb,
+                               max_length=max_length, **(tr_kwargs if trainer == "transformers" else {}))
+        metrics = train_rm(config)
+    except RewardAgentError as exc:
+        _fail(str(exc))
+        return
+    table = Table(title=f"train-rm ({trainer}): held-out questions")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("pairs", str(metrics["pairs"]))
+    table.add_row("pairwise accuracy", f"{metrics['accuracy']:.3f}")
+    table.add_row("mean margin", f"{metrics['mean_margin']:.3f}")
+    table.add_row("length-only baseline", f"{metrics['length_baseline_accuracy']:.3f}")
+    table.add_row("length vs score (Spearman)", f"{metrics['length_vs_score']['spearman']:.3f}")
+    if metrics.get("rmbench"):
+        rb = metrics["rmbench"]
+        table.add_row("RM-Bench easy / normal / hard", f"{rb['easy']:.3f} / {rb['normal']:.3f} / {rb['hard']:.3f}")
+    console.print(table)
+    console.print(f"wrote {out / 'report.md'}" + (f" and {export}" if export else ""))
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

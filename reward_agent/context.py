@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .llm import ModelSpec
+from .rm.spec import RMSpec
 
 # Roles a model can serve. Each is configured on its own so a small fast model can plan
 # while a strong one judges, and a coder model writes checker code.
@@ -52,6 +53,22 @@ class RewardContext(BaseModel):
     llm_judge_max_responses: int = Field(
         default=8, ge=2, description="llm judger: above this many responses, fall back to weighted_sum."
     )
+    cache_path: str | None = Field(
+        default=None,
+        description="SQLite file caching extracted constraints and generated checker code; default "
+        "$REWARD_AGENT_CACHE/cache.sqlite3, ':memory:' for a cache private to this process.",
+    )
+    checker_repair_rounds: int = Field(
+        default=2, ge=0, le=5, description="Generated checkers: repair rounds after the first attempt."
+    )
+    checker_timeout_s: float = Field(
+        default=2.0, gt=0, le=60, description="Generated checkers: sandbox time limit per response."
+    )
+    rm: RMSpec = Field(
+        default_factory=RMSpec,
+        description="Preference reward model: backend (embedded, transformers, http, vllm, generative, ...), "
+        "model, options, normalisation.",
+    )
 
     @field_validator("weights")
     @classmethod
@@ -82,7 +99,8 @@ def _env_settings(environ: dict[str, str]) -> dict[str, Any]:
 
     Scalars map by name (`REWARD_AGENT_JUDGER=gated`); `REWARD_AGENT_WEIGHTS` takes JSON or
     `id=w,id=w`; models per role take `REWARD_AGENT_<ROLE>_MODEL`, `_BASE_URL`, `_PROVIDER`
-    (default `openai`) and `_API_KEY`.
+    (default `openai`) and `_API_KEY`; the preference RM takes `REWARD_AGENT_RM_BACKEND` and
+    `REWARD_AGENT_RM_MODEL`.
     """
     out: dict[str, Any] = {}
     for field in ("planner", "judger", "constraint_mode", "verifier_timeout_s", "gate_cap"):
@@ -93,6 +111,12 @@ def _env_settings(environ: dict[str, str]) -> dict[str, Any]:
         out["weights"] = _parse_weights(weights)
     if disable := environ.get(ENV_PREFIX + "DISABLE"):
         out["disable"] = tuple(v.strip() for v in disable.split(",") if v.strip())
+    rm: dict[str, Any] = {}
+    for key in ("backend", "model"):
+        if value := environ.get(f"{ENV_PREFIX}RM_{key.upper()}"):
+            rm[key] = value
+    if rm:
+        out["rm"] = rm
     models: dict[str, Any] = {}
     for role in MODEL_ROLES:
         name = environ.get(f"{ENV_PREFIX}{role.upper()}_MODEL")

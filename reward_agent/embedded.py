@@ -167,16 +167,20 @@ def _load_weights(cache_root: Path | None) -> EmbeddedWeights:
     started = time.perf_counter()
     with _quiet_transformers():
         from_cache = (target / _CACHE_MARKER).is_file()
+        unreadable = False
         if from_cache:
             try:
                 model, tokenizer = _load_saved(target)
             except (OSError, ValueError, RuntimeError) as exc:
                 # A damaged cache (disk full, manual edits) is rebuilt rather than failing every run.
                 log.warning("embedded model cache %s is unreadable (%s); rebuilding it", target, exc)
-                shutil.rmtree(target, ignore_errors=True)
-                from_cache = False
+                from_cache, unreadable = False, True
         if not from_cache:
+            # Rebuild first, retire the old copy after: a load that failed for a passing reason
+            # (a worker thread at interpreter shutdown) also fails here, and deletes nothing.
             model, tokenizer = _dequantize(gguf)
+            if unreadable:
+                _retire(target)
             _save_atomically(model, tokenizer, target, gguf)
     model.eval()
     if torch.cuda.is_available():
@@ -237,6 +241,16 @@ def _save_atomically(model: Any, tokenizer: Any, target: Path, gguf: Path) -> No
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _retire(target: Path) -> None:
+    """Move a broken cache out of the way (renaming is atomic), then delete it."""
+    aside = target.parent / f".tmp-broken-{target.name}-{os.getpid()}"
+    try:
+        os.rename(target, aside)
+    except OSError:
+        return  # already gone, or replaced by another process
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _remove_stale_temps(folder: Path, older_than_s: float = 6 * 3600) -> None:

@@ -167,6 +167,8 @@ async def judge_rewards(state: RewardState) -> dict[str, Any]:
         signals.setdefault(vid, Signal(verifier=vid, status="failed", error="verifier produced no signal"))
     judgement = await JUDGERS.get(context.judger)(request, signals, context)
     prompt_versions = dict(judgement.prompt_versions)
+    for signal in signals.values():  # verifiers that call models name their prompts in the evidence
+        prompt_versions.update(signal.evidence.get("prompt_versions") or {})
     if plan.prompt_version:
         prompt_versions["planner"] = plan.prompt_version
     result = RewardResult(

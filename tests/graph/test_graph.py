@@ -13,6 +13,9 @@ from reward_agent.verifiers.base import VERIFIERS, VerifierSpec, register_verifi
 
 NO_COMMA = {"id": "punctuation:no_comma", "kwargs": {}}
 LOWER = {"id": "change_case:english_lowercase", "kwargs": {}}
+# The constraint logic tested here is checked with the preference RM switched off, so rewards
+# are the constraint scores alone; tests/rm/test_preference_verifier.py covers the two together.
+NO_RM = RewardContext(disable=("preference",))
 
 
 def request(**kw):
@@ -21,7 +24,7 @@ def request(**kw):
 
 
 def test_constraints_from_request_drive_the_reward():
-    result = score(request(constraints=[NO_COMMA, LOWER]))
+    result = score(request(constraints=[NO_COMMA, LOWER]), NO_RM)
     assert result.plan.verifiers == ["constraints"]
     sig = result.signals["constraints"]
     assert sig.status == "ok" and sig.scores == [1.0, 0.0]
@@ -35,7 +38,7 @@ def test_constraints_from_request_drive_the_reward():
 
 def test_constraints_extracted_from_the_prompt():
     result = score({"prompt": "Describe tea in all lowercase letters, without any commas.",
-                    "responses": ["green tea is calm", "Green tea, calm."]})
+                    "responses": ["green tea is calm", "Green tea, calm."]}, NO_RM)
     sig = result.signals["constraints"]
     assert sig.evidence["source"] == "rules"
     assert {c["id"] for c in sig.evidence["constraints"]} == {"punctuation:no_comma", "change_case:english_lowercase"}
@@ -43,11 +46,15 @@ def test_constraints_extracted_from_the_prompt():
 
 
 def test_planner_skips_constraints_when_none_are_stated():
-    result = score({"prompt": "What is the capital of France?", "responses": ["Paris."]})
+    result = score({"prompt": "What is the capital of France?", "responses": ["Paris."]}, NO_RM)
     assert result.plan.verifiers == []
     assert "not chosen" in result.plan.reasons["constraints"]
     assert result.rewards == [None] and result.best_index is None
     assert result.notes
+    # With the preference RM on (the default), it alone decides.
+    result = score({"prompt": "What is the capital of France?", "responses": ["Paris."]})
+    assert result.plan.verifiers == ["preference"]
+    assert result.rewards == result.signals["preference"].scores and 0 < result.rewards[0] < 1
 
 
 def test_an_erroring_check_is_missing_evidence_not_a_verdict():
@@ -92,7 +99,7 @@ def extra_verifiers():
 @pytest.mark.parametrize("use_async", [False, True])
 def test_failing_and_hanging_verifiers_become_failed_signals(extra_verifiers, use_async):
     graph = extra_verifiers
-    ctx = RewardContext(verifier_timeout_s=0.5)
+    ctx = RewardContext(verifier_timeout_s=0.5, disable=("preference",))
     inp = {"request": request(constraints=[NO_COMMA])}
     out = asyncio.run(graph.ainvoke(inp, context=ctx)) if use_async else graph.invoke(inp, context=ctx)
     result = out["result"]
@@ -110,7 +117,7 @@ def test_failing_and_hanging_verifiers_become_failed_signals(extra_verifiers, us
 def test_a_lone_failing_verifier_still_yields_a_result(extra_verifiers, use_async):
     # The failed node's error handler must route to the judge itself: with no sibling
     # verifier succeeding, nothing else would trigger it.
-    inp = {"request": request(verifiers=["boom"], disable=["hang", "length", "constraints"])}
+    inp = {"request": request(verifiers=["boom"], disable=["hang", "length", "constraints", "preference"])}
     graph = extra_verifiers
     out = asyncio.run(graph.ainvoke(inp)) if use_async else graph.invoke(inp)
     result = out["result"]
@@ -120,7 +127,7 @@ def test_a_lone_failing_verifier_still_yields_a_result(extra_verifiers, use_asyn
 
 def test_request_can_force_and_disable(extra_verifiers):
     graph = extra_verifiers
-    out = graph.invoke({"request": request(constraints=[NO_COMMA], disable=["boom", "hang", "constraints"])})
+    out = graph.invoke({"request": request(constraints=[NO_COMMA], disable=["boom", "hang", "constraints", "preference"])})
     result = out["result"]
     assert result.plan.verifiers == ["length"]
     assert result.plan.reasons["constraints"] == "disabled by the request"
@@ -154,4 +161,4 @@ def test_judger_choice_is_recorded():
     result = score(request(constraints=[NO_COMMA, LOWER]), RewardContext(judger="gated"))
     assert result.judger == "gated"
     result = score(request(constraints=[NO_COMMA]), RewardContext(weights={"constraints": 2.0}))
-    assert result.weights == {"constraints": 2.0}
+    assert result.weights == {"constraints": 2.0, "preference": 1.0}

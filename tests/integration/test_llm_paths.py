@@ -29,12 +29,13 @@ def test_llm_planner_decides_or_falls_back_visibly():
         assert plan.planner == "rules" and "constraints" in plan.verifiers
     else:
         assert plan.planner == "llm"
-        assert set(plan.verifiers) <= {"constraints"}
+        assert set(plan.verifiers) <= {"constraints", "preference"}
     assert len(result.rewards) == 2
 
 
 def test_llm_judger_compares_both_orders_with_the_embedded_model():
-    result = score(REQUEST, RewardContext(judger="llm", models={"judge": EMBEDDED}))
+    # The preference RM is switched off so the fallback's rewards are the constraint verdicts alone.
+    result = score(REQUEST, RewardContext(judger="llm", models={"judge": EMBEDDED}, disable=("preference",)))
     assert result.prompt_versions.get("judge") == "judge.v1"
     assert result.model_calls >= 2  # one pair, judged in both orders
     if result.judger == "llm":

@@ -16,8 +16,10 @@ def test_score_json_has_signals_with_per_response_scores():
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["rewards"] == [1.0, 0.0] and out["best_index"] == 0
     assert out["signals"]["constraints"]["scores"] == [1.0, 0.0]
+    # The preference RM scores every response too; equal default weights, so the reward is the mean.
+    pref = out["signals"]["preference"]["scores"]
+    assert out["rewards"] == [(1.0 + pref[0]) / 2, (0.0 + pref[1]) / 2] and out["best_index"] == 0
 
 
 def test_score_with_explicit_constraint_and_table_output():

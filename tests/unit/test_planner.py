@@ -33,7 +33,8 @@ def plan(prompt, context=None, **kw):
 )
 def test_rules_choose_constraints_when_the_prompt_states_them(prompt):
     p = plan(prompt)
-    assert p.planner == "rules" and p.verifiers == ["constraints"]
+    # The preference RM applies to every request; constraints are added when stated.
+    assert p.planner == "rules" and p.verifiers == ["constraints", "preference"]
     assert "found in the prompt" in p.reasons["constraints"]
 
 
@@ -42,18 +43,19 @@ def test_rules_choose_constraints_when_the_prompt_states_them(prompt):
 )
 def test_rules_skip_constraints_and_say_why(prompt):
     p = plan(prompt)
-    assert p.verifiers == []
+    assert p.verifiers == ["preference"]
     assert p.reasons["constraints"].startswith("not chosen")
+    assert "preference reward model" in p.reasons["preference"]
 
 
 def test_request_constraints_decide_even_without_words_in_the_prompt():
     p = plan("Tell me about tea.", constraints=[{"id": "punctuation:no_comma"}])
-    assert p.verifiers == ["constraints"] and "given by the request" in p.reasons["constraints"]
-    assert plan("Do not use commas.", constraints=[]).verifiers == []
+    assert p.verifiers == ["constraints", "preference"] and "given by the request" in p.reasons["constraints"]
+    assert plan("Do not use commas.", constraints=[]).verifiers == ["preference"]
 
 
 def test_context_disable_wins():
-    p = plan("Do not use any commas.", RewardContext(disable=("constraints",)))
+    p = plan("Do not use any commas.", RewardContext(disable=("constraints", "preference")))
     assert p.verifiers == [] and p.reasons["constraints"] == "disabled by the context"
 
 
@@ -74,13 +76,13 @@ def test_llm_planner_valid_answer(monkeypatch):
 def test_llm_planner_unknown_verifier_falls_back_to_rules(monkeypatch):
     ctx = scripted_context(monkeypatch, ['{"verifiers": ["astrology"]}'])
     p = plan("Write without commas.", ctx)
-    assert p.planner == "rules" and "astrology" in p.fallback and p.verifiers == ["constraints"]
+    assert p.planner == "rules" and "astrology" in p.fallback and p.verifiers == ["constraints", "preference"]
 
 
 def test_llm_planner_garbage_falls_back_to_rules(monkeypatch):
     ctx = scripted_context(monkeypatch, ["I think you should check things.", "Still not JSON."])
     p = plan("Write without commas.", ctx)
-    assert p.planner == "rules" and "ModelOutputError" in p.fallback and p.verifiers == ["constraints"]
+    assert p.planner == "rules" and "ModelOutputError" in p.fallback and p.verifiers == ["constraints", "preference"]
     assert p.model_calls >= 1
 
 

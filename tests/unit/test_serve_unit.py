@@ -90,10 +90,11 @@ def test_trl_local_reward_fn() -> None:
 
 
 def test_verl_compute_score(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The preference RM is switched off so the score is the constraint verdict alone.
+    monkeypatch.setenv("REWARD_AGENT_DISABLE", "preference,factuality")
     out = compute_score("ifeval", "tea, tea", {"instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]},
                         {"prompt": "Say tea."})
     assert out == {"score": 0.0, "reward_missing": False}
-    monkeypatch.setenv("REWARD_AGENT_DISABLE", "preference,factuality")
     assert compute_score("x", "a", "ref", {"prompt": "hi"}, context=None) == {"score": 0.0, "reward_missing": True}
     with pytest.raises(ValueError, match="extra_info"):
         build_request("a", None, {})

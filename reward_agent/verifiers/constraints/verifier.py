@@ -1,12 +1,18 @@
 """The instruction-constraint verifier: which constraints a prompt states, and which each response meets.
 
 Constraints come from the request when the caller gives them (RL datasets such as IFEval
-carry them), otherwise from the rule library reading the prompt. They are resolved once per
-prompt and checked against all N responses. A check that errors is missing evidence for
-that constraint: it is left out of the response's score, never counted as met or unmet.
+carry them), otherwise from the extractor model when one is configured (falling back to the
+rules, recorded), otherwise from the rule library reading the prompt. They are resolved once per
+prompt and checked against all N responses: built-in checkers in process, free-text constraints
+by checker code the coder model writes once per constraint (cached) and the sandbox runs over all
+N responses in one process. A check that errors or times out is missing evidence for that
+constraint: it is left out of the response's score, never counted as met or unmet.
 """
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 from ...context import RewardContext
 from ...types import ConstraintSpec, RewardRequest, Signal
@@ -14,6 +20,9 @@ from ..base import VerifierSpec
 from . import checkers as _register_checkers  # noqa: F401  (importing registers the checkers)
 from .checking import check_all
 from .extract import extract_constraints
+from .free_text import FREE_TEXT_ID
+from .generated import cache_for, check_free_text
+from .llm_extract import Extraction, extract_with_llm
 
 
 def resolve_constraints(request: RewardRequest) -> tuple[list[ConstraintSpec], str]:
@@ -23,8 +32,21 @@ def resolve_constraints(request: RewardRequest) -> tuple[list[ConstraintSpec], s
     return extract_constraints(request.user_prompt), "rules"
 
 
+async def resolve_with_context(
+    request: RewardRequest, context: RewardContext
+) -> tuple[list[ConstraintSpec], str, Extraction | None]:
+    """The constraints, their source ('request', 'llm' or 'rules') and the LLM extraction record."""
+    extractor = context.model_for("extractor")
+    if request.constraints is not None or extractor is None:
+        return (*resolve_constraints(request), None)
+    extraction = await extract_with_llm(request.user_prompt, extractor, cache_for(context))
+    return extraction.constraints, extraction.method, extraction
+
+
 def applies(request: RewardRequest, context: RewardContext) -> tuple[bool, str]:
     """Rule-based planner test: run when the request carries or the prompt states constraints."""
+    if request.constraints is None and context.model_for("extractor") is not None:
+        return True, "an extractor model is configured to read the prompt's constraints"
     constraints, source = resolve_constraints(request)
     if not constraints:
         if source == "request":
@@ -41,10 +63,17 @@ def score_from_outcomes(followed: list[bool | None]) -> float | None:
     return sum(decided) / len(decided) if decided else None
 
 
+def label(constraint: ConstraintSpec) -> str:
+    """How a constraint is named in summaries: its id, or the words of a free-text one."""
+    if constraint.id == FREE_TEXT_ID:
+        return f"free_text {str(constraint.kwargs.get('text', ''))[:60]!r}"
+    return constraint.id
+
+
 def summarize(constraints: list[ConstraintSpec], followed: list[bool | None]) -> str:
     """One line per response for people and for the LLM judger: which constraints were unmet."""
-    unmet = [c.id for c, f in zip(constraints, followed) if f is False]
-    undecided = [c.id for c, f in zip(constraints, followed) if f is None]
+    unmet = [label(c) for c, f in zip(constraints, followed) if f is False]
+    undecided = [label(c) for c, f in zip(constraints, followed) if f is None]
     met = sum(f is True for f in followed)
     text = f"{met}/{len(constraints)} constraints met"
     if unmet:
@@ -54,39 +83,83 @@ def summarize(constraints: list[ConstraintSpec], followed: list[bool | None]) ->
     return text
 
 
+def _free_text_of(constraint: ConstraintSpec) -> str:
+    return str(constraint.kwargs.get("text") or "").strip() if constraint.id == FREE_TEXT_ID else ""
+
+
+async def _entries(
+    constraints: list[ConstraintSpec], responses: list[str], context: RewardContext
+) -> tuple[list[list[dict[str, Any]]], dict[str, Any], int]:
+    """Per response, one evidence entry per constraint; plus generated-checker evidence and calls.
+
+    Built-in constraints (and malformed free-text ones, which the registry turns into errors) are
+    checked in process; free-text constraints by generated code in the sandbox.
+    """
+    free = [j for j, c in enumerate(constraints) if _free_text_of(c)]
+    builtin = [j for j in range(len(constraints)) if j not in free]
+    # Checking is CPU-bound (sentence splitting, language detection over N long responses):
+    # off the event loop, so a server keeps answering other requests meanwhile.
+    checked = await asyncio.to_thread(check_all, [constraints[j] for j in builtin], responses, context.constraint_mode)
+    generated = await check_free_text([_free_text_of(constraints[j]) for j in free], responses, context) if free else None
+    per_response: list[list[dict[str, Any]]] = []
+    for i in range(len(responses)):
+        row: dict[int, dict[str, Any]] = {}
+        for j, outcome in zip(builtin, checked[i]):
+            row[j] = {"id": constraints[j].id, "followed": outcome.followed,
+                      **({"error": outcome.error} if outcome.error else {})}
+        for j in free:
+            assert generated is not None
+            text = _free_text_of(constraints[j])
+            sandboxed = generated.outcomes[text][i]
+            row[j] = {"id": FREE_TEXT_ID, "text": text, "followed": sandboxed.verdict, "outcome": sandboxed.status,
+                      **({"error": sandboxed.message} if sandboxed.verdict is None else {})}
+        per_response.append([row[j] for j in range(len(constraints))])
+    extra: dict[str, Any] = {}
+    if generated is not None:
+        extra["generated_checkers"] = generated.evidence()
+        if generated.layers:
+            extra["sandbox"] = {"layers": list(generated.layers)}
+    return per_response, extra, generated.model_calls if generated else 0
+
+
+def _prompt_versions(extraction: Extraction | None, extra: dict[str, Any]) -> dict[str, str]:
+    versions = {}
+    if extraction is not None and extraction.prompt_version:
+        versions["constraint_extract"] = extraction.prompt_version
+    for generated in extra.get("generated_checkers", []):
+        if generated.get("prompt_version"):
+            versions["checker_code"] = generated["prompt_version"]
+    return versions
+
+
 async def check_constraints(request: RewardRequest, context: RewardContext) -> Signal:
     """Check every constraint against every response and report per-response evidence."""
-    constraints, source = resolve_constraints(request)
+    constraints, source, extraction = await resolve_with_context(request, context)
+    extraction_evidence = {"extraction": extraction.evidence()} if extraction else {}
+    extraction_calls = extraction.model_calls if extraction else 0
     if not constraints:
-        return Signal(verifier="constraints", status="skipped", error="no constraints to check")
-    mode = context.constraint_mode
-    per_response: list[list[dict[str, object]]] = []
-    scores: list[float | None] = []
-    summaries: list[str] = []
-    errors = 0
-    # Constraints are validated once and checked against all N responses.
-    for outcomes in check_all(constraints, request.responses, mode):
-        errors += sum(o.error is not None for o in outcomes)
-        per_response.append(
-            [
-                {"id": c.id, "followed": o.followed, **({"error": o.error} if o.error else {})}
-                for c, o in zip(constraints, outcomes)
-            ]
-        )
-        scores.append(score_from_outcomes([o.followed for o in outcomes]))
-        summaries.append(summarize(constraints, [o.followed for o in outcomes]))
+        return Signal(verifier="constraints", status="skipped", error="no constraints to check",
+                      evidence=extraction_evidence, model_calls=extraction_calls)
+    # Constraints are resolved once and checked against all N responses.
+    per_response, extra, codegen_calls = await _entries(constraints, request.responses, context)
+    followed = [[entry["followed"] for entry in row] for row in per_response]
+    versions = _prompt_versions(extraction, extra)
     return Signal(
         verifier="constraints",
         status="ok",
-        scores=scores,
+        scores=[score_from_outcomes(f) for f in followed],
         evidence={
-            "mode": mode,
+            "mode": context.constraint_mode,
             "source": source,
             "constraints": [c.model_dump(exclude_none=True) for c in constraints],
             "per_response": per_response,
-            "check_errors": errors,
-            "summaries": summaries,
+            "check_errors": sum(f is None for row in followed for f in row),
+            "summaries": [summarize(constraints, f) for f in followed],
+            **extraction_evidence,
+            **extra,
+            **({"prompt_versions": versions} if versions else {}),
         },
+        model_calls=extraction_calls + codegen_calls,
     )
 
 

@@ -1,0 +1,1 @@
+"""Reward-model training (`reward-agent train-rm`) and its evaluation report."""

@@ -1,0 +1,184 @@
+"""The evaluation report of a trained reward model: numbers, plots and warnings, as Markdown.
+
+Held-out pairwise accuracy (ties count half) and mean margin, accuracy by rating gap, chosen
+and rejected score histograms (PNG), the correlation of response length with score (a
+reward-hacking warning when it is strong), a length-only baseline for comparison, and RM-Bench
+accuracy when given.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PairEval", "evaluate_pairs", "length_correlation", "write_report"]
+
+LENGTH_WARNING = 0.3  # |Spearman rho| of length vs score above which the report warns
+
+
+@dataclass
+class PairEval:
+    """Scores of held-out pairs: chosen/rejected scores and lengths, and the rating gaps."""
+
+    chosen: list[float]
+    rejected: list[float]
+    chosen_len: list[int]
+    rejected_len: list[int]
+    gaps: list[float]
+
+
+def _rank(values: list[float]) -> list[float]:
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2
+        i = j + 1
+    return ranks
+
+
+def _pearson(x: list[float], y: list[float]) -> float:
+    n = len(x)
+    if n < 2:
+        return float("nan")
+    mx, my = sum(x) / n, sum(y) / n
+    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
+    sx = math.sqrt(sum((a - mx) ** 2 for a in x))
+    sy = math.sqrt(sum((b - my) ** 2 for b in y))
+    return sxy / (sx * sy) if sx and sy else float("nan")
+
+
+def length_correlation(lengths: list[int], scores: list[float]) -> dict[str, float]:
+    """Pearson and Spearman correlation of response length (characters) with score."""
+    x = [float(v) for v in lengths]
+    return {"pearson": _pearson(x, scores), "spearman": _pearson(_rank(x), _rank(scores))}
+
+
+def evaluate_pairs(ev: PairEval) -> dict[str, Any]:
+    """Accuracy, margin, accuracy by gap, the length baseline and the length correlation."""
+    n = len(ev.chosen)
+    if n == 0:
+        raise ValueError("no held-out pairs to evaluate")
+    right = [1.0 if c > r else 0.5 if c == r else 0.0 for c, r in zip(ev.chosen, ev.rejected)]
+    longer = [1.0 if a > b else 0.5 if a == b else 0.0 for a, b in zip(ev.chosen_len, ev.rejected_len)]
+    by_gap: dict[str, list[float]] = {}
+    for g, ok in zip(ev.gaps, right):
+        bucket = "1-2" if g < 3 else "3-5" if g < 6 else "6-9"
+        by_gap.setdefault(bucket, []).append(ok)
+    lengths = ev.chosen_len + ev.rejected_len
+    scores = ev.chosen + ev.rejected
+    return {
+        "pairs": n,
+        "accuracy": sum(right) / n,
+        "mean_margin": sum(c - r for c, r in zip(ev.chosen, ev.rejected)) / n,
+        "accuracy_by_gap": {k: {"pairs": len(v), "accuracy": sum(v) / len(v)} for k, v in sorted(by_gap.items())},
+        "length_baseline_accuracy": sum(longer) / n,
+        "length_vs_score": length_correlation(lengths, scores),
+    }
+
+
+def _histogram(ev: PairEval, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    lo, hi = min(ev.chosen + ev.rejected), max(ev.chosen + ev.rejected)
+    bins = [lo + (hi - lo) * k / 40 for k in range(41)] if hi > lo else 10
+    ax.hist(ev.chosen, bins=bins, alpha=0.6, label="chosen", color="tab:green")
+    ax.hist(ev.rejected, bins=bins, alpha=0.6, label="rejected", color="tab:red")
+    ax.set_xlabel("raw reward")
+    ax.set_ylabel("responses")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _scatter(ev: PairEval, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.scatter(ev.chosen_len + ev.rejected_len, ev.chosen + ev.rejected, s=4, alpha=0.3)
+    ax.set_xscale("symlog")
+    ax.set_xlabel("response length (characters)")
+    ax.set_ylabel("raw reward")
+    ax.set_title("length vs reward (held-out answers)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:.3f}" if isinstance(x, float) else str(x)
+
+
+def write_report(out_dir: Path, ev: PairEval, info: dict[str, Any], rmbench: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write `report.md`, `histogram.png`, `length_vs_score.png` and `metrics.json` into `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = evaluate_pairs(ev)
+    _histogram(ev, out_dir / "histogram.png", f"held-out pairs (accuracy {metrics['accuracy']:.3f})")
+    _scatter(ev, out_dir / "length_vs_score.png")
+    rho = metrics["length_vs_score"]["spearman"]
+    warning = (
+        f"**Warning: length drives this reward (Spearman rho = {rho:.2f} between length and score).** "
+        "A policy optimised against it will learn to write longer, not better. Pair it with verifiers, "
+        "a length penalty, or length-balanced training pairs."
+        if abs(rho) > LENGTH_WARNING else
+        f"Length and score are weakly related (Spearman rho = {rho:.2f}, below the {LENGTH_WARNING} warning line)."
+    )
+    lines = [
+        f"# Reward model evaluation: {info.get('name', 'reward model')}",
+        "",
+        "## Data",
+        "",
+        *[f"- {k}: {_fmt(v)}" for k, v in info.get("data", {}).items()],
+        "",
+        "## Held-out pairs (questions never seen in training)",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+        f"| pairs | {metrics['pairs']} |",
+        f"| pairwise accuracy | {metrics['accuracy']:.3f} |",
+        f"| mean margin (chosen - rejected, raw) | {metrics['mean_margin']:.3f} |",
+        f"| length-only baseline (longer wins) | {metrics['length_baseline_accuracy']:.3f} |",
+        f"| length vs score, Pearson / Spearman | {metrics['length_vs_score']['pearson']:.3f} / {rho:.3f} |",
+        "",
+        "| rating gap | pairs | accuracy |",
+        "| --- | --- | --- |",
+        *[f"| {k} | {v['pairs']} | {v['accuracy']:.3f} |" for k, v in metrics["accuracy_by_gap"].items()],
+        "",
+        warning,
+        "",
+        "![chosen and rejected score histograms](histogram.png)",
+        "",
+        "![length vs score](length_vs_score.png)",
+        "",
+    ]
+    if rmbench:
+        lines += [
+            f"## RM-Bench ({rmbench.get('file', 'chat')}, {rmbench['items']} items)",
+            "",
+            "| easy | normal | hard | average |",
+            "| --- | --- | --- | --- |",
+            f"| {rmbench['easy']:.3f} | {rmbench['normal']:.3f} | {rmbench['hard']:.3f} | {rmbench['average']:.3f} |",
+            "",
+        ]
+    if info.get("training"):
+        lines += ["## Training", "", *[f"- {k}: {_fmt(v)}" for k, v in info["training"].items()], ""]
+    (out_dir / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    full = {**metrics, "rmbench": rmbench, "info": info}
+    (out_dir / "metrics.json").write_text(json.dumps(full, indent=1, default=str), encoding="utf-8")
+    return full

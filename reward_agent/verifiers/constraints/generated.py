@@ -1,0 +1,103 @@
+"""Free-text constraints end to end: one generated checker per constraint, run over all N responses.
+
+`check_free_text` is called once per prompt. It gets (or writes) a checker per distinct constraint
+text with the coder model (`codegen.generate_checker`, cached), then runs every working checker
+over all responses in one sandbox process each, in parallel through the bounded pool. An error, a
+timeout, a dropped checker or a missing coder model is missing evidence for that constraint: an
+`Outcome` that is neither passed nor failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...cache import Cache
+from ...context import RewardContext
+from ...sandbox import Limits, Outcome, default_pool
+from .checking import loose_variants
+from .codegen import GeneratedChecker, generate_checker
+
+_CACHES: dict[str, Cache] = {}
+_CACHES_LOCK = threading.Lock()
+
+
+def cache_for(context: RewardContext) -> Cache:
+    """The content-addressed cache of this context (one `Cache` per path per process)."""
+    key = context.cache_path or ""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(key)
+        if cache is None:
+            cache = _CACHES[key] = Cache(context.cache_path) if context.cache_path else Cache()
+        return cache
+
+
+@dataclass
+class FreeTextChecks:
+    """Per constraint text: the generated checker and one outcome per response."""
+
+    checkers: dict[str, GeneratedChecker] = field(default_factory=dict)
+    outcomes: dict[str, list[Outcome]] = field(default_factory=dict)
+    layers: tuple[str, ...] = ()
+    model_calls: int = 0
+
+    def evidence(self) -> list[dict[str, Any]]:
+        return [checker.evidence() for checker in self.checkers.values()]
+
+
+def _combine_loose(outcomes: list[Outcome]) -> Outcome:
+    """Loose mode: followed if any variant passed; else the first non-verdict; else not followed."""
+    if any(o.status == "passed" for o in outcomes):
+        return Outcome("passed")
+    return next((o for o in outcomes if o.verdict is None), Outcome("failed"))
+
+
+async def _run_checker(checker: GeneratedChecker, responses: list[str], mode: str, limits: Limits):
+    """One sandbox process for this checker over every response (and its loose variants)."""
+    blank = [not r.strip() for r in responses]
+    texts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for response, is_blank in zip(responses, blank):
+        variants = [] if is_blank else ([response] if mode == "strict" else list(loose_variants(response)))
+        spans.append((len(texts), len(texts) + len(variants)))
+        texts += variants
+    assert checker.code is not None
+    result = await default_pool().run(checker.code, texts, limits)
+    outcomes = []
+    for (start, end), is_blank in zip(spans, blank):
+        if is_blank:  # as for built-in checkers: a blank response follows no constraint
+            outcomes.append(Outcome("failed"))
+        else:
+            outcomes.append(_combine_loose(result.outcomes[start:end]))
+    return outcomes, result.layers
+
+
+async def check_free_text(texts: list[str], responses: list[str], context: RewardContext) -> FreeTextChecks:
+    """Checkers for the distinct `texts`, run over `responses`; never raises for model or code trouble."""
+    out = FreeTextChecks()
+    unique = list(dict.fromkeys(texts))
+    coder = context.model_for("coder")
+    if coder is None:
+        missing = Outcome("error", "no model is configured for the 'coder' role, so nothing can check this")
+        out.outcomes = {t: [missing] * len(responses) for t in unique}
+        return out
+    cache = cache_for(context)
+    limits = Limits(per_response_timeout_s=context.checker_timeout_s)
+    generated = await asyncio.gather(*(
+        generate_checker(t, coder, cache=cache, repair_rounds=context.checker_repair_rounds, limits=limits)
+        for t in unique
+    ))
+    out.checkers = dict(zip(unique, generated))
+    out.model_calls = sum(g.model_calls for g in generated)
+    working = [g for g in generated if g.status == "ok"]
+    runs = await asyncio.gather(*(_run_checker(g, responses, context.constraint_mode, limits) for g in working))
+    for checker, (outcomes, layers) in zip(working, runs):
+        out.outcomes[checker.constraint] = outcomes
+        out.layers = layers or out.layers
+    for checker in generated:
+        if checker.status != "ok":
+            why = f"the generated checker was {checker.status}: {checker.reason}"
+            out.outcomes[checker.constraint] = [Outcome("error", why[:500])] * len(responses)
+    return out

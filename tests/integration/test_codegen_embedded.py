@@ -1,0 +1,63 @@
+"""The real embedded model (SmolLM2-135M) as the coder of a free-text constraint, end to end through
+`reward_agent.score`. A 135M model rarely writes a working checker: this asserts that the path runs
+and that the outcome is recorded honestly (verdicts from a checker that passed its own probes in the
+sandbox, or a dropped record with its reason), never that the code is good.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from reward_agent import RewardContext, score  # noqa: E402
+from reward_agent.llm import ModelSpec  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+CONSTRAINT = "use exactly three question marks"
+
+
+def test_embedded_coder_end_to_end(tmp_path) -> None:
+    # Small budgets keep this test to one or two short generations on a CPU; the repair loop itself
+    # is covered with a scripted model in tests/unit/test_codegen.py.
+    coder = ModelSpec(provider="embedded", max_tokens=128)
+    context = RewardContext(
+        models={"coder": coder}, cache_path=str(tmp_path / "cache.sqlite3"), checker_repair_rounds=0,
+        verifier_timeout_s=1500, disable=("preference",),
+    )
+    request = {
+        "prompt": "Ask me three questions about the sea.",
+        "responses": ["Why is it blue? How deep is it? Who lives there?", "The sea is big."],
+        "constraints": [{"id": "free_text", "kwargs": {"text": CONSTRAINT}},
+                        {"id": "punctuation:no_comma", "kwargs": {}}],
+    }
+    result = score(request, context)
+    signal = result.signals["constraints"]
+    assert signal.status == "ok", signal.error
+    (generated,) = signal.evidence["generated_checkers"]
+    assert generated["constraint"] == CONSTRAINT and generated["prompt_version"] == "checker_code.v1"
+    assert generated["model_calls"] == 1  # one try, no repair round in this context
+    assert signal.model_calls == generated["model_calls"] and result.model_calls >= signal.model_calls
+    entries = [row[0] for row in signal.evidence["per_response"]]
+    if generated["status"] == "ok":
+        # The code passed its own probes in the sandbox; its verdicts are recorded as they came.
+        assert len(generated["code_sha256"]) == 64 and "def check" in generated["code"]
+        assert all(e["outcome"] in {"passed", "failed", "error", "timeout"} for e in entries)
+        assert all((e["followed"] is None) == (e["outcome"] in {"error", "timeout"}) for e in entries)
+        assert "rlimits" in signal.evidence["sandbox"]["layers"]
+    else:
+        assert generated["status"] == "dropped" and generated["reason"]
+        assert len(generated["attempts"]) == generated["model_calls"]
+        assert all(e["followed"] is None and "dropped" in e["error"] for e in entries)
+    # The built-in check still decided, whatever the generated one did.
+    assert [row[1]["followed"] for row in signal.evidence["per_response"]] == [True, True]
+    print(f"\nembedded coder: {generated['status']} after {generated['model_calls']} call(s): "
+          f"{generated.get('reason') or generated.get('code_sha256')}")
+
+    # A second epoch over the same prompt (best-of-4 now) generates nothing new.
+    again = score({**request, "responses": request["responses"] * 2}, context)
+    assert again.signals["constraints"].model_calls == 0
+    assert again.signals["constraints"].evidence["generated_checkers"][0]["cached"] is True

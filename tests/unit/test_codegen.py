@@ -1,0 +1,125 @@
+"""The checker-generation loop around the coder model: parse, gate, self-test, repair, cache.
+
+The model is scripted here (what it answers is the test's input); the sandbox is real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reward_agent.cache import Cache
+from reward_agent.sandbox import Limits
+from reward_agent.verifiers.constraints.codegen import Draft, generate_checker, parse_answer
+
+from scripted_model import GOOD, QUESTIONS, answer, scripted
+
+CONSTRAINT = "use exactly three question marks"
+LIMITS = Limits(per_response_timeout_s=1.0, startup_s=3.0)
+
+
+def generate(model, cache=None, rounds=2):
+    return asyncio.run(generate_checker(CONSTRAINT, model, cache=cache, repair_rounds=rounds, limits=LIMITS))
+
+
+def test_parse_answer_reads_code_and_probes() -> None:
+    draft = parse_answer(GOOD)
+    assert isinstance(draft, Draft)
+    assert draft.code == QUESTIONS and draft.should_pass == "Why? How? When?" and draft.should_fail == "Why?"
+
+
+def test_parse_answer_accepts_untagged_probe_blocks_in_order() -> None:
+    raw = f"```python\n{QUESTIONS}```\n```\nA? B? C?\n```\n```\nNo.\n```"
+    draft = parse_answer(raw)
+    assert isinstance(draft, Draft) and (draft.should_pass, draft.should_fail) == ("A? B? C?", "No.")
+
+
+@pytest.mark.parametrize("raw", ["no code at all", "```python\nx = 1\n```", f"```python\n{QUESTIONS}```"])
+def test_parse_answer_says_what_is_missing(raw: str) -> None:
+    assert isinstance(parse_answer(raw), str)
+
+
+def test_parse_answer_names_a_cut_off_answer() -> None:
+    problem = parse_answer("```python\ndef check(response):\n    return response == response == response")
+    assert isinstance(problem, str) and "cut off" in problem
+
+
+def test_working_code_on_the_first_try() -> None:
+    model = scripted(GOOD)
+    result = generate(model)
+    assert result.status == "ok" and result.code == QUESTIONS
+    assert result.model_calls == 1 and result.attempts == []
+    assert result.code_sha256 and len(result.code_sha256) == 64
+    assert result.probes == {"pass": "Why? How? When?", "fail": "Why?"}
+    assert result.prompt_version == "checker_code.v1"
+
+
+def test_gate_rejection_is_fed_back_and_repaired() -> None:
+    model = scripted(answer("import os\n" + QUESTIONS, "A? B? C?", "A?"), GOOD)
+    result = generate(model)
+    assert result.status == "ok" and result.model_calls == 2
+    assert "import of 'os'" in result.attempts[0]
+    repair_turn = model.seen[1][-1].content
+    assert "import of 'os'" in repair_turn and "did not work" in repair_turn
+
+
+def test_wrong_probe_verdict_is_fed_back() -> None:
+    wrong = answer("def check(response):\n    return '?' in response\n", "A? B? C?", "A?")
+    model = scripted(wrong, GOOD)
+    result = generate(model)
+    assert result.status == "ok" and result.model_calls == 2
+    assert "```fail example, check returned True" in result.attempts[0]
+
+
+def test_errors_and_timeouts_are_fed_back() -> None:
+    crash = answer("def check(response):\n    return 1 / 0 > 0\n", "a", "b")
+    hang = answer("def check(response):\n    while True:\n        pass\n", "a", "b")
+    model = scripted(crash, hang, GOOD)
+    result = generate(model)
+    assert result.status == "ok" and result.model_calls == 3
+    assert "ZeroDivisionError" in result.attempts[0] and "timeout" in result.attempts[1]
+
+
+def test_dropped_with_reason_after_bounded_rounds() -> None:
+    model = scripted("I cannot do that.", "Still no code.")
+    result = generate(model, rounds=1)
+    assert result.status == "dropped" and result.code is None and result.model_calls == 2
+    assert "no ```python code block" in (result.reason or "")
+    assert not model.script  # exactly 1 + repair_rounds calls
+
+
+def test_cached_by_constraint_model_and_prompt_version(tmp_path) -> None:
+    cache = Cache(tmp_path / "cache.sqlite3")
+    first = generate(scripted(GOOD), cache)
+    again = generate(scripted(), cache)  # an empty script: any model call would fail the test
+    assert first.model_calls == 1 and again.model_calls == 0 and again.cached
+    assert again.code == first.code and again.code_sha256 == first.code_sha256
+    other_model = generate(scripted(GOOD, tag="another-model"), cache)
+    assert other_model.model_calls == 1 and not other_model.cached
+
+
+def test_dropped_results_are_cached_too(tmp_path) -> None:
+    cache = Cache(tmp_path / "cache.sqlite3")
+    assert generate(scripted("no", "no", "no"), cache).status == "dropped"
+    again = generate(scripted(), cache)
+    assert again.status == "dropped" and again.cached and again.model_calls == 0
+
+
+def test_transport_failure_is_unavailable_and_not_cached(tmp_path) -> None:
+    cache = Cache(tmp_path / "cache.sqlite3")
+    result = generate(scripted(ConnectionError("endpoint down")), cache)
+    assert result.status == "unavailable" and "endpoint down" in (result.reason or "")
+    assert generate(scripted(GOOD), cache).status == "ok"
+
+
+def test_concurrent_requests_for_one_constraint_generate_once(tmp_path) -> None:
+    cache = Cache(tmp_path / "cache.sqlite3")
+    model = scripted(GOOD)
+
+    async def main():
+        return await asyncio.gather(*(generate_checker(CONSTRAINT, model, cache=cache, limits=LIMITS) for _ in range(4)))
+
+    results = asyncio.run(main())
+    assert all(r.status == "ok" for r in results)
+    assert sum(r.model_calls for r in results) == 1
