@@ -73,18 +73,10 @@ def _sigmoid(x: float, scale: float, shift: float) -> float:
 
 
 def _ranks(values: list[float]) -> list[float]:
-    """Average ranks from 0 (lowest) to n - 1."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2
-        i = j + 1
-    return ranks
+    """Average ranks from 0 (lowest) to n - 1 (ties share the mean of their ranks)."""
+    from scipy.stats import rankdata
+
+    return [float(r) - 1.0 for r in rankdata(values, method="average")]
 
 
 def normalise(

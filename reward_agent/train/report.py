@@ -9,7 +9,6 @@ accuracy when given.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,35 +29,13 @@ class PairEval:
     gaps: list[float]
 
 
-def _rank(values: list[float]) -> list[float]:
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2
-        i = j + 1
-    return ranks
-
-
-def _pearson(x: list[float], y: list[float]) -> float:
-    n = len(x)
-    if n < 2:
-        return float("nan")
-    mx, my = sum(x) / n, sum(y) / n
-    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
-    sx = math.sqrt(sum((a - mx) ** 2 for a in x))
-    sy = math.sqrt(sum((b - my) ** 2 for b in y))
-    return sxy / (sx * sy) if sx and sy else float("nan")
-
-
 def length_correlation(lengths: list[int], scores: list[float]) -> dict[str, float]:
     """Pearson and Spearman correlation of response length (characters) with score."""
-    x = [float(v) for v in lengths]
-    return {"pearson": _pearson(x, scores), "spearman": _pearson(_rank(x), _rank(scores))}
+    if len(lengths) < 2 or len(set(lengths)) < 2 or len(set(scores)) < 2:
+        return {"pearson": float("nan"), "spearman": float("nan")}  # undefined for constant input
+    from scipy.stats import pearsonr, spearmanr
+
+    return {"pearson": float(pearsonr(lengths, scores)[0]), "spearman": float(spearmanr(lengths, scores)[0])}
 
 
 def evaluate_pairs(ev: PairEval) -> dict[str, Any]:
