@@ -38,7 +38,7 @@ $(VENV)/.installed: pyproject.toml
 	fi
 	$(PIP) install -q --force-reinstall --no-deps "$(LLAMA_WHEEL)"
 	$(PIP) install -q "$(LLAMA_WHEEL)[server]" "sse-starlette<2"
-	$(PIP) install -q -e ".[dev,serve]"
+	$(PIP) install -q -e ".[dev,serve,retrieval]"
 	$(PY) tools/install_punkt.py
 	touch $@
 

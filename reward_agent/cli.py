@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from .cli_index import index_app
 from .context import RewardContext, load_context
 from .errors import RewardAgentError
 from .types import ConstraintSpec, RewardRequest, RewardResult
@@ -19,6 +21,7 @@ from .types import ConstraintSpec, RewardRequest, RewardResult
 app = typer.Typer(help="Turn a prompt and candidate responses into rewards, with the evidence.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks of the reward system.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.add_typer(index_app, name="index")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -111,6 +114,12 @@ def score(
     planner: Annotated[Optional[str], typer.Option(help="rules or llm.")] = None,
     judger: Annotated[Optional[str], typer.Option(help="weighted_sum, gated or llm.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    index: Annotated[
+        Optional[Path], typer.Option("--index", help="Local evidence index (reward-agent index build) for factuality.")
+    ] = None,
+    sources: Annotated[
+        Optional[str], typer.Option("--sources", help="Evidence sources in order, e.g. local,web,llm (default with --index: local).")
+    ] = None,
 ) -> None:
     """Reward one prompt's responses and show the evidence."""
     try:
@@ -121,11 +130,35 @@ def score(
     except ValidationError as exc:
         _fail(f"bad request: {exc}")
         return
-    result = _run(request, _context(config, planner=planner, judger=judger))
+    context = _context(config, planner=planner, judger=judger)
+    if index is not None or sources is not None:
+        context = _context(config, planner=planner, judger=judger, retrieval=_retrieval_settings(context, index, sources))
+    result = _run(request, context)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
         print_result(request, result)
+
+
+def _retrieval_settings(context: RewardContext, index: Path | None, sources: str | None) -> dict[str, Any]:
+    """The context's retrieval settings with --index / --sources applied.
+
+    An index given on the command line without --sources means "check against this index only":
+    the run stays offline instead of also trying web search.
+    """
+    settings = context.retrieval.model_dump(exclude_unset=True)
+    if index is not None:
+        if not index.is_dir():
+            _fail(f"--index {str(index)!r} is not a directory (build one with `reward-agent index build`)")
+        settings["index"] = str(index)
+    if sources is not None:
+        settings["sources"] = [s.strip() for s in sources.split(",") if s.strip()]
+        unknown = [s for s in settings["sources"] if s not in ("local", "web", "llm")]
+        if unknown or not settings["sources"]:
+            _fail(f"--sources {sources!r}: unknown source(s) {unknown}; use a comma list of local, web, llm")
+    elif index is not None:
+        settings["sources"] = ["local"]
+    return settings
 
 
 @app.command()
@@ -202,18 +235,20 @@ def bench_ifeval_verify(
 
     if not data.is_file():
         _fail(f"--data {str(data)!r} is not a file")
+    started = time.perf_counter()
     try:
         metrics = run_ifeval_verify(data, out, gold_constraints=gold_constraints, limit=limit)
     except ValueError as exc:
         _fail(str(exc))
         return
+    _cli_bench.finish_ifeval_report(out, metrics, time.perf_counter() - started)  # report.md + efficiency
     table = Table(title=f"ifeval-verify ({'gold' if gold_constraints else 'extracted'} constraints)")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
         table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     console.print(table)
-    console.print(f"wrote {out / 'metrics.json'} and {out / 'results.jsonl'}")
+    console.print(f"wrote {out / 'metrics.json'}, {out / 'results.jsonl'} and {out / 'report.md'}")
 
 
 @app.command("train-rm")
@@ -268,6 +303,15 @@ def train_rm_command(
         table.add_row("RM-Bench easy / normal / hard", f"{rb['easy']:.3f} / {rb['normal']:.3f} / {rb['hard']:.3f}")
     console.print(table)
     console.print(f"wrote {out / 'report.md'}" + (f" and {export}" if export else ""))
+
+
+# The benchmark commands (rm-bench, judgebench, ifbench-pairs, pairs) live in their own module and
+# register themselves on bench_app; imported last because it imports bench_app from here.
+from . import cli_bench as _cli_bench  # noqa: E402,F401
+# best-of-n and annotate (batch commands over sampled responses) live in cli_batch.
+from .cli_batch import register as _register_batch_commands  # noqa: E402
+
+_register_batch_commands(app)
 
 
 def main() -> None:  # pragma: no cover - console entry

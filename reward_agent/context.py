@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .llm import ModelSpec
+from .retrieval.base import RetrievalSpec
 from .rm.spec import RMSpec
 
 # Roles a model can serve. Each is configured on its own so a small fast model can plan
@@ -68,6 +69,10 @@ class RewardContext(BaseModel):
         default_factory=RMSpec,
         description="Preference reward model: backend (embedded, transformers, http, vllm, generative, ...), "
         "model, options, normalisation.",
+    )
+    retrieval: RetrievalSpec = Field(
+        default_factory=RetrievalSpec,
+        description="Evidence for the factuality verifier: sources (local, web, llm), local index directory, k.",
     )
 
     @field_validator("weights")

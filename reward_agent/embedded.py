@@ -313,12 +313,13 @@ class EmbeddedChatModel(BaseChatModel):
     ) -> ChatResult:
         max_tokens = int(kwargs.pop("max_tokens", None) or self.max_tokens)
         temperature = float(kwargs.pop("temperature", self.temperature))
+        seed = kwargs.pop("seed", None)  # makes a sampled answer reproducible (ignored when greedy)
         kwargs.pop("response_format", None)  # see class docstring
         unknown = sorted(k for k in kwargs if not k.startswith("ls_"))
         if unknown:
             raise ConfigError(f"EmbeddedChatModel does not support call option(s): {', '.join(unknown)}")
         weights = load_embedded_weights()
-        text, n_in, n_out, finish = self._run(weights, messages, max_tokens, temperature)
+        text, n_in, n_out, finish = self._run(weights, messages, max_tokens, temperature, seed)
         text, stopped = _truncate_at_stop(text, stop)
         message = AIMessage(
             content=text,
@@ -338,7 +339,12 @@ class EmbeddedChatModel(BaseChatModel):
         return await asyncio.to_thread(self._generate, messages, stop, None, **kwargs)
 
     def _run(
-        self, weights: EmbeddedWeights, messages: Sequence[BaseMessage], max_tokens: int, temperature: float
+        self,
+        weights: EmbeddedWeights,
+        messages: Sequence[BaseMessage],
+        max_tokens: int,
+        temperature: float,
+        seed: int | None = None,
     ) -> tuple[str, int, int, str]:
         import torch
 
@@ -358,6 +364,9 @@ class EmbeddedChatModel(BaseChatModel):
             options: dict[str, Any] = {"max_new_tokens": max_tokens, "do_sample": temperature > 0}
             if temperature > 0:
                 options["temperature"] = temperature
+                if seed is not None:
+                    # Seeded under the weights lock, so no other generation draws from the RNG between.
+                    torch.manual_seed(int(seed))
             eos = tokenizer.eos_token_id
             try:
                 with torch.inference_mode():

@@ -43,6 +43,7 @@ VERIFIERS: Registry[VerifierSpec] = Registry("verifier")
 # Built-ins, imported on first use so that importing the package stays cheap.
 VERIFIERS.register("constraints", "reward_agent.verifiers.constraints.verifier:VERIFIER")
 VERIFIERS.register("preference", "reward_agent.verifiers.preference:VERIFIER")
+VERIFIERS.register("factuality", "reward_agent.verifiers.factuality.verifier:VERIFIER")
 
 
 def register_verifier(spec: VerifierSpec, *, replace: bool = False) -> None:

@@ -91,10 +91,12 @@ def test_rest_endpoints(server: str) -> None:
     assert ready["ready"] and ready["verifiers"]["constraints"] == "ok"
 
 
-def test_factuality_not_available_until_registered(server: str) -> None:
+def test_factuality_is_registered_and_this_server_disables_it(server: str) -> None:
+    # Registered now (no longer 501); this server's context disables it, so it answers 403.
+    # tests/unit/test_factuality_verifier.py serves it enabled.
     response = httpx.post(server + "/v1/verify/factuality", json=REQUEST)
-    assert response.status_code == 501
-    assert "no factuality verifier registered" in response.json()["detail"]
+    assert response.status_code == 403
+    assert "disabled" in response.json()["detail"]
 
 
 def test_get_reward_openrlhf_protocol(server: str) -> None:

@@ -11,16 +11,36 @@ import pytest
 
 from reward_agent.cache import Cache
 from reward_agent.sandbox import Limits
-from reward_agent.verifiers.constraints.codegen import Draft, generate_checker, parse_answer
+from reward_agent.prompting import load_prompt
+from reward_agent.sandbox import ALLOWED_IMPORTS
+from reward_agent.verifiers.constraints.codegen import (
+    REPAIR_TEMPERATURE,
+    Draft,
+    copied_example,
+    generate_checker,
+    parse_answer,
+)
 
-from scripted_model import GOOD, QUESTIONS, answer, scripted
+from scripted_model import GOOD, QUESTIONS, ScriptedModel, answer, scripted
+
+
+class RecordingModel(ScriptedModel):
+    """A scripted model that also records the call options of each call (temperature, seed)."""
+
+    options: list[dict] = []
+
+    def _generate(self, messages, stop=None, run_manager=None, **kw):
+        self.options.append(dict(kw))
+        return super()._generate(messages, stop, run_manager, **kw)
 
 CONSTRAINT = "use exactly three question marks"
 LIMITS = Limits(per_response_timeout_s=1.0, startup_s=3.0)
 
 
-def generate(model, cache=None, rounds=2):
-    return asyncio.run(generate_checker(CONSTRAINT, model, cache=cache, repair_rounds=rounds, limits=LIMITS))
+def generate(model, cache=None, rounds=2, prompt=None):
+    return asyncio.run(generate_checker(
+        CONSTRAINT, model, cache=cache, repair_rounds=rounds, limits=LIMITS, prompt_version=prompt
+    ))
 
 
 def test_parse_answer_reads_code_and_probes() -> None:
@@ -69,7 +89,7 @@ def test_wrong_probe_verdict_is_fed_back() -> None:
     model = scripted(wrong, GOOD)
     result = generate(model)
     assert result.status == "ok" and result.model_calls == 2
-    assert "```fail example, check returned True" in result.attempts[0]
+    assert "example that should fail, check returned True" in result.attempts[0]
 
 
 def test_errors_and_timeouts_are_fed_back() -> None:
@@ -123,3 +143,77 @@ def test_concurrent_requests_for_one_constraint_generate_once(tmp_path) -> None:
     results = asyncio.run(main())
     assert all(r.status == "ok" for r in results)
     assert sum(r.model_calls for r in results) == 1
+
+
+ASSERTS = (
+    "```python\ndef check(response):\n    return response.count('?') == 3\n\n"
+    'assert check("Why? How? When?")\nassert not check("Why?")\n```'
+)
+
+
+def test_parse_answer_reads_asserts_below_the_function() -> None:
+    draft = parse_answer(ASSERTS)
+    assert isinstance(draft, Draft)
+    assert (draft.should_pass, draft.should_fail) == ("Why? How? When?", "Why?")
+    assert "assert" not in draft.code and draft.code.startswith("def check(response):")
+
+
+@pytest.mark.parametrize(
+    "passing, failing",
+    [('assert check("A? B? C?") == True', 'assert check("A?") == False'),
+     ('assert check("A? B? C?") is True', 'assert not check("A?") == True')],
+)
+def test_parse_answer_reads_compared_asserts(passing: str, failing: str) -> None:
+    draft = parse_answer(f"```python\n{QUESTIONS}{passing}\n{failing}\n```")
+    assert isinstance(draft, Draft) and (draft.should_pass, draft.should_fail) == ("A? B? C?", "A?")
+
+
+def test_parse_answer_reads_an_unclosed_block_ending_with_its_asserts() -> None:
+    draft = parse_answer(ASSERTS.removesuffix("```"))
+    assert isinstance(draft, Draft) and draft.should_fail == "Why?"
+
+
+def test_parse_answer_reads_quoted_pass_fail_lines() -> None:
+    draft = parse_answer(f"```python\n{QUESTIONS}```\nPASS: \"A? B? C?\"\nFAIL: 'No.'")
+    assert isinstance(draft, Draft) and (draft.should_pass, draft.should_fail) == ("A? B? C?", "No.")
+
+
+def test_parse_answer_asks_for_missing_probes() -> None:
+    problem = parse_answer(f"```python\n{QUESTIONS}assert check(\"A? B? C?\")\n```")
+    assert isinstance(problem, str) and "one that breaks it" in problem
+
+
+def test_a_copy_of_the_worked_example_is_refused_and_fed_back() -> None:
+    prompt = load_prompt("checker_code", 2).render(constraint=CONSTRAINT, allowed_imports=", ".join(ALLOWED_IMPORTS))
+    example = parse_answer(prompt)
+    assert isinstance(example, Draft), "the prompt's worked example must be readable to be recognised"
+    assert copied_example(example, prompt)
+    copy = f"```python\n{example.code}\nassert check({example.should_pass!r})\nassert not check({example.should_fail!r})\n```"
+    model = scripted(copy, ASSERTS)
+    result = generate(model, prompt="v2")
+    assert result.status == "ok" and result.model_calls == 2 and result.prompt_version == "checker_code.v2"
+    assert "assert not check" in model.seen[1][-1].content  # the v2 repair prompt
+    assert "copies the example" in result.attempts[0]
+    assert copied_example(parse_answer(ASSERTS), prompt) is None
+
+
+def test_the_worked_example_is_not_the_answer_to_the_test_constraint() -> None:
+    prompt = load_prompt("checker_code", 2).render(constraint=CONSTRAINT, allowed_imports=", ".join(ALLOWED_IMPORTS))
+    example = parse_answer(prompt)
+    assert isinstance(example, Draft) and "?" not in example.code
+
+
+def test_repairs_are_sampled_with_a_seed_per_round() -> None:
+    model = RecordingModel(script=["no code", "no code", ASSERTS], seen=[], options=[])
+    result = generate(model)
+    assert result.status == "ok" and result.model_calls == 3
+    first, *repairs = model.options
+    assert "temperature" not in first and "seed" not in first  # the model's own (greedy) settings
+    assert [(o["temperature"], o["seed"]) for o in repairs] == [(REPAIR_TEMPERATURE, 1), (REPAIR_TEMPERATURE, 2)]
+
+
+def test_prompt_version_is_part_of_the_cache_key(tmp_path) -> None:
+    cache = Cache(tmp_path / "cache.sqlite3")
+    assert generate(scripted(GOOD), cache).prompt_version == "checker_code.v1"
+    v2 = generate(scripted(ASSERTS), cache, prompt="v2")
+    assert v2.model_calls == 1 and not v2.cached and v2.prompt_version == "checker_code.v2"

@@ -1,0 +1,113 @@
+"""`reward-agent bench NAME`: the benchmark commands (rm-bench, judgebench, ifbench-pairs, pairs).
+
+Registered on `cli.bench_app` when `cli` imports this module. Every command takes the same
+options and writes `DIR/metrics.json`, `DIR/results.jsonl`, `DIR/report.md` and PNG plots; a
+re-run of the same command resumes where the last one stopped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from .cli import _fail, bench_app, console
+from .errors import RewardAgentError
+
+HELP = {
+    "rm-bench": "RM-Bench (chat/code/... files or a folder of them): all 6 responses of an item in one request; "
+                "3x3 style matrix and easy/normal/hard per domain, ties wrong as in the reference.",
+    "judgebench": "JudgeBench pairs judged in both orders; reference +1/-1 rule; accuracy per source and category.",
+    "ifbench-pairs": "RewardAgent's IFBench pairs (text_chosen/text_rejected chats); accuracy per level, "
+                     "chosen position drawn per item from --seed.",
+    "pairs": "Any JSONL of prompt, chosen, rejected (optional id, subset); accuracy per subset.",
+}
+
+
+def _make_command(name: str):
+    def command(
+        data: Annotated[Path, typer.Option(help="Benchmark data file (rm-bench: a file or a folder of *.json).")],
+        out: Annotated[Path, typer.Option(help="Output directory (resumed if it holds a partial run).")],
+        limit: Annotated[Optional[int], typer.Option(help="Only the first N items.")] = None,
+        concurrency: Annotated[int, typer.Option(help="Items scored at the same time.")] = 2,
+        config: Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON file of context settings.")] = None,
+        seed: Annotated[int, typer.Option(help="Seed of the per-item response positions.")] = 0,
+        tie_credit: Annotated[
+            Optional[float],
+            typer.Option(help="What an exact tie is worth (rm-bench default 0 as the reference; pairs 0.5)."),
+        ] = None,
+        force: Annotated[bool, typer.Option("--force", help="Discard old results made under another configuration.")] = False,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+        report_only: Annotated[
+            bool, typer.Option("--report-only", help="Score nothing: rebuild metrics and report from DIR/results.jsonl.")
+        ] = False,
+    ) -> None:
+        from .bench.suite import run_bench
+
+        try:
+            metrics = run_bench(name, data, out, limit=limit, concurrency=concurrency, config_file=config, seed=seed,
+                                tie_credit=tie_credit, force=force, progress=progress, report_only=report_only)
+        except RewardAgentError as exc:
+            _fail(str(exc))
+            return
+        _print_summary(name, metrics, out)
+
+    command.__doc__ = HELP[name]
+    command.__name__ = f"bench_{name.replace('-', '_')}"
+    return command
+
+
+def _print_summary(name: str, metrics: dict[str, Any], out: Path) -> None:
+    table = Table(title=f"bench {name}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("items", "pairs", "accuracy", "hard", "normal", "easy", "correct", "wrong", "incorrect", "tie",
+                "no_reward", "failed"):
+        if key in metrics:
+            value = metrics[key]
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    for group in ("per_domain", "per_category", "per_subset"):
+        for sub, sm in metrics.get(group, {}).items():
+            value = sm.get("average", sm.get("accuracy"))
+            table.add_row(f"  {sub}", f"{value:.4f}")
+    eff = metrics["efficiency"]
+    table.add_row("items/s (this run)", f"{eff['run']['items_per_s']:.3f}")
+    if "all_runs" in eff:
+        table.add_row("items/s (all invocations)", f"{eff['all_runs']['items_per_s']:.3f}")
+    table.add_row("model calls / item", str(eff["model_calls"]["per_item_total"]))
+    console.print(table)
+    console.print(f"wrote {out / 'metrics.json'}, {out / 'results.jsonl'} and {out / 'report.md'}")
+
+
+for _name in HELP:
+    bench_app.command(_name)(_make_command(_name))
+
+
+def finish_ifeval_report(out: Path, metrics: dict[str, Any], elapsed_s: float) -> dict[str, Any]:
+    """Bring `bench ifeval-verify`'s outputs to the conventions of the other benchmarks: an
+    "efficiency" block in metrics.json and a report.md beside it (its rows predate the runner)."""
+    import json
+
+    from .batch.efficiency import cache_snapshot, efficiency_summary
+    from .batch.report import write_metrics, write_report
+    from .batch.runner import BatchReport
+
+    items = int(metrics.get("items", 0))
+    report = BatchReport(rows=[], done=items, resumed=0, failed=0, elapsed_s=elapsed_s,
+                         items_per_s=items / elapsed_s if elapsed_s > 0 else 0.0)
+    snapshot = cache_snapshot()
+    metrics = {**metrics, "efficiency": efficiency_summary(report, snapshot, snapshot)}
+    metrics["efficiency"]["model_calls"]["note"] = "rule-based extraction and checkers: no model calls"
+    write_metrics(out, metrics)
+    summary = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    (out / "results.config.json").write_text(json.dumps({"args": {"bench": "ifeval-verify",
+                                                                  "data": str(metrics.get("data")),
+                                                                  "gold_constraints": metrics.get("gold_constraints")}},
+                                                        indent=2) + "\n", encoding="utf-8")
+    write_report(out, "IFEval: constraint verifier vs reference verdicts", summary,
+                 [("Data", f"`{metrics.get('data')}`; constraints: "
+                           f"{'gold' if metrics.get('gold_constraints') else 'extracted from the prompt'}.")],
+                 [], metrics)
+    return metrics
