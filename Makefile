@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export REWARD_AGENT_CACHE := $(CACHE)
 
-.PHONY: setup demo test test-fast test-security bench train-rm clean
+.PHONY: setup demo test test-fast test-security bench bench-factuality bench-suites bench-best-of-n bench-codegen train-rm clean
 
 setup: $(VENV)/.installed
 
@@ -59,6 +59,28 @@ bench: setup
 	$(PY) benchmarks/bench_sandbox.py
 	$(PY) benchmarks/bench_rm.py
 	$(PY) benchmarks/bench_serve.py
+	$(PY) benchmarks/bench_index.py --sizes 10000,100000 --embed-limit 1500
+
+# Factuality verdicts on a benchmark built from mendeleev and countryinfo (the `bench` extra).
+bench-factuality: setup
+	$(PIP) install -q -e ".[bench]"
+	$(PY) benchmarks/bench_factuality.py
+
+# RM-Bench, JudgeBench and IFBench pairs through the whole graph (~40 min on 2 cores; resumable,
+# --force because the results in the repo were made under earlier prompt versions).
+bench-suites: setup
+	$(VENV)/bin/reward-agent bench ifbench-pairs --data ../shared/data/ifbench-arm/pairs.json --out benchmarks/results/bench_ifbench-pairs --concurrency 2 --force
+	$(VENV)/bin/reward-agent bench rm-bench --data ../shared/data/rm-bench --out benchmarks/results/bench_rm-bench --concurrency 2 --force
+	$(VENV)/bin/reward-agent bench judgebench --data ../shared/data/judgebench/gpt-4o-2024-05-13.jsonl --out benchmarks/results/bench_judgebench --concurrency 2 --force
+
+bench-best-of-n: setup
+	$(VENV)/bin/reward-agent best-of-n --data benchmarks/data/ifeval_smollm2_samples.jsonl --n 1,2,4 --signals rm,rm+verifiers --concurrency 2 --out benchmarks/results/best_of_n_ifeval_smollm2
+	$(VENV)/bin/reward-agent best-of-n --from arena --data ../shared/data/preference/arena-bench-v1-rated.jsonl --group heldout --n 1,2,4,8,16 --signals rm,rm+verifiers --concurrency 2 --out benchmarks/results/best_of_n_arena_heldout
+	$(VENV)/bin/reward-agent annotate --data benchmarks/data/ifeval_smollm2_samples.jsonl --concurrency 2 --out benchmarks/results/annotate_ifeval_smollm2/pairs.jsonl
+
+# How often the embedded coder writes a checker that passes its own probes (llama.cpp server on loopback).
+bench-codegen: setup
+	$(PY) benchmarks/bench_codegen_embedded.py --backend server --repair-rounds 2
 
 # Reproduces the embedded preference RM shipped in reward_agent/rm/weights (about 9 minutes on 2 cores).
 train-rm: setup

@@ -38,7 +38,11 @@ from tqdm import tqdm  # noqa: E402
 from reward_agent.llm import ModelSpec, embedded_gguf_path  # noqa: E402
 from reward_agent.prompting import load_prompt  # noqa: E402
 from reward_agent.sandbox import Limits, default_pool  # noqa: E402
-from reward_agent.verifiers.constraints.codegen import PROMPT_NAME, generate_checker  # noqa: E402
+from reward_agent.verifiers.constraints.codegen import (  # noqa: E402
+    DEFAULT_PROMPT_VERSION,
+    PROMPT_NAME,
+    generate_checker,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "codegen_embedded.json"
 
@@ -163,14 +167,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     backends = ["server", "embedded"] if args.backend == "both" else [args.backend]
-    report: dict[str, Any] = {"default_prompt_version": load_prompt(PROMPT_NAME).version,
+    report: dict[str, Any] = {"default_prompt_version": load_prompt(PROMPT_NAME, DEFAULT_PROMPT_VERSION).version,
                               "model": "SmolLM2-135M-Instruct (Q4_1 GGUF)", "runs": []}
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    # Earlier runs stay in the file unless this run repeats them (same backend, prompt and rounds).
+    earlier = json.loads(args.out.read_text()).get("runs", []) if args.out.is_file() else []
+    planned = {(b, p, r) for b in backends for p in args.prompts for r in args.repair_rounds}
+    kept = [r for r in earlier if (r["backend"], r["prompt"], r["repair_rounds"]) not in planned]
+    runs: list[dict[str, Any]] = []
     for backend in backends:
         for rounds in args.repair_rounds:
-            report["runs"] += run_backend(backend, rounds, args.threads, args.prompts)
+            runs += run_backend(backend, rounds, args.threads, args.prompts)
+            report["runs"] = kept + runs
             args.out.write_text(json.dumps(report, indent=1))  # after each run: a long run keeps its parts
-    runs = report["runs"]
     for run in runs:
         print(f"{run['backend']:9s} {run['prompt']} rounds={run['repair_rounds']}: {run['ok']}/{run['constraints']} passed their "
               f"probes, {run['agrees']} of those agree with the hand labels; {run['model_calls']} calls, "

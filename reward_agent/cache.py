@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["Cache", "CacheStats", "cache_dir", "canonical_json", "default_cache_path"]
+__all__ = ["Cache", "CacheStats", "cache_dir", "canonical_json", "default_cache_path", "shared_cache", "shared_caches"]
 
 T = TypeVar("T")
 
@@ -253,3 +253,27 @@ class Cache:
                 "INSERT OR REPLACE INTO entries (key, namespace, value, created_at) VALUES (?, ?, ?, ?)",
                 (digest, namespace, text, time.time()),
             )
+
+
+_SHARED: dict[str, Cache] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_cache(path: str | None) -> Cache:
+    """One `Cache` per path per process (None: the default file), shared by every verifier.
+
+    Opening SQLite per request would cost a connection and a schema check each time; verifiers
+    call this with `context.cache_path` instead.
+    """
+    key = path or ""
+    with _SHARED_LOCK:
+        cache = _SHARED.get(key)
+        if cache is None:
+            cache = _SHARED[key] = Cache(path) if path else Cache()
+        return cache
+
+
+def shared_caches() -> list[Cache]:
+    """Every cache `shared_cache` has opened in this process (for hit/miss accounting)."""
+    with _SHARED_LOCK:
+        return list(_SHARED.values())

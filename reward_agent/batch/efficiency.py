@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from ..cache import Cache
+from ..cache import Cache, shared_caches
 
 __all__ = ["CacheSnapshot", "cache_snapshot", "efficiency_summary", "model_calls_summary"]
 
@@ -25,10 +25,8 @@ CacheSnapshot = dict[str, tuple[int, int]]
 def _live_caches() -> list[Cache]:
     """The caches the verifiers of this process use (only modules already imported are looked at)."""
     caches: dict[int, Cache] = {}
-    generated = sys.modules.get("reward_agent.verifiers.constraints.generated")
-    if generated is not None:
-        for cache in list(getattr(generated, "_CACHES", {}).values()):
-            caches[id(cache)] = cache
+    for cache in shared_caches():
+        caches[id(cache)] = cache
     auto = sys.modules.get("reward_agent.rm.auto")
     if auto is not None:
         for rm in list(getattr(auto, "_LOADED", {}).values()):

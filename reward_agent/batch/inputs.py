@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RewardAgentError
+from ..jsonl import line_errors, read_jsonl
 from ..types import ConstraintSpec, Message
 
 __all__ = ["BatchItem", "InputError", "from_arena", "load_items", "parse_item"]
@@ -95,25 +96,19 @@ def parse_item(row: Any, index: int) -> BatchItem:
 
 def load_items(path: str | Path, limit: int | None = None) -> list[BatchItem]:
     """Read an input JSONL file; a bad line raises InputError naming the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"data file {str(path)!r} does not exist")
     items: list[BatchItem] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = parse_item(json.loads(line), len(items))
-            except (ValueError, TypeError) as exc:  # JSONDecodeError and pydantic errors are ValueErrors
-                raise InputError(f"{path}:{lineno}: {exc}") from None
-            if item.id in seen:
-                raise InputError(f"{path}:{lineno}: duplicate id {item.id!r}")
-            seen.add(item.id)
-            items.append(item)
-            if limit is not None and len(items) >= limit:
-                break
+    for lineno, row in read_jsonl(path, "a best-of-n input line", error=InputError):
+        try:
+            item = parse_item(row, len(items))
+        except (ValueError, TypeError) as exc:  # pydantic errors are ValueErrors
+            raise InputError(f"{path}:{lineno}: {exc}") from None
+        if item.id in seen:
+            raise InputError(f"{path}:{lineno}: duplicate id {item.id!r}")
+        seen.add(item.id)
+        items.append(item)
+        if limit is not None and len(items) >= limit:
+            break
     if not items:
         raise InputError(f"data file {str(path)!r} holds no rows")
     return items
@@ -134,26 +129,17 @@ def from_arena(
     pick, not always the same model. `heldout` names question ids to mark `group="heldout"`
     (the others `group="train"`), e.g. the questions the embedded RM never saw in training.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"arena file {str(path)!r} does not exist")
     by_question: dict[str, list[dict[str, Any]]] = defaultdict(list)
     prompts: dict[str, str] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                qid, prompt, response = str(row["question_id"]), row["prompt"], row["response"]
-                rating = row.get(rating_field)
-            except (ValueError, KeyError, TypeError) as exc:
-                raise InputError(f"{path}:{lineno}: not an arena rated-answer line ({type(exc).__name__}: {exc})") from None
-            if not isinstance(response, str) or not response.strip():
-                continue  # an empty answer is nothing to pick
-            prompts.setdefault(qid, prompt)
-            by_question[qid].append({"model": row.get("model"), "response": response,
-                                     "rating": None if rating is None else float(rating)})
+    for lineno, row in read_jsonl(path, "an arena rated-answer line", error=InputError):
+        with line_errors(path, lineno, "an arena rated-answer line", error=InputError):
+            qid, prompt, response = str(row["question_id"]), row["prompt"], row["response"]
+            rating = row.get(rating_field)
+        if not isinstance(response, str) or not response.strip():
+            continue  # an empty answer is nothing to pick
+        prompts.setdefault(qid, prompt)
+        by_question[qid].append({"model": row.get("model"), "response": response,
+                                 "rating": None if rating is None else float(rating)})
     heldout_set = set(heldout) if heldout is not None else None
     items = []
     for qid in sorted(by_question):

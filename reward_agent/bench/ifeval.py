@@ -19,6 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..jsonl import line_errors, read_jsonl
 from ..types import ConstraintSpec
 from ..verifiers.constraints import checkers as _register  # noqa: F401  (registers the checkers)
 from ..verifiers.constraints.checking import run_check
@@ -40,25 +41,20 @@ class VerdictItem:
 
 def read_verdicts(path: str | Path) -> Iterator[VerdictItem]:
     """Parse a `*_verdicts.jsonl` file; a malformed line raises with its line number."""
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                gold = [
-                    ConstraintSpec(id=i, kwargs=k or {}, source="request")
-                    for i, k in zip(row["instruction_id_list"], row["kwargs"], strict=True)
-                ]
-                yield VerdictItem(
-                    key=str(row["key"]),
-                    prompt=row["prompt"],
-                    response=row["response"],
-                    gold=gold,
-                    reference={m: list(row[m]["follow_list"]) for m in MODES},
-                )
-            except (KeyError, ValueError, TypeError) as exc:
-                raise ValueError(f"{path}:{lineno}: not a verdicts line ({type(exc).__name__}: {exc})") from None
+    for lineno, row in read_jsonl(path, "a verdicts line"):
+        with line_errors(path, lineno, "a verdicts line"):
+            gold = [
+                ConstraintSpec(id=i, kwargs=k or {}, source="request")
+                for i, k in zip(row["instruction_id_list"], row["kwargs"], strict=True)
+            ]
+            item = VerdictItem(
+                key=str(row["key"]),
+                prompt=row["prompt"],
+                response=row["response"],
+                gold=gold,
+                reference={m: list(row[m]["follow_list"]) for m in MODES},
+            )
+        yield item
 
 
 @dataclass

@@ -13,7 +13,6 @@ needed for positions.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from ..batch.runner import error_fields
 from ..context import RewardContext
 from ..errors import ConfigError
+from ..jsonl import line_errors, read_jsonl
 from ..types import RewardRequest
 
 __all__ = ["decision_from_rewards", "flip", "judgebench_metrics", "judgebench_outcome", "load_judgebench",
@@ -68,24 +68,15 @@ def category_of(source: str) -> str:
 
 def load_judgebench(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     """(pair_id, item) from a JudgeBench JSONL file; both labels are kept (A>B and B>A)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"--data {str(path)!r} is not a file")
     items = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                item = {"question": rec["question"], "a": rec["response_A"], "b": rec["response_B"],
-                        "label": rec["label"], "source": rec.get("source", "unknown")}
-                pid = str(rec.get("pair_id", f"line-{lineno}"))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigError(f"{path}:{lineno}: not a JudgeBench line ({type(exc).__name__}: {exc})") from None
-            if item["label"] not in LABELS:
-                raise ConfigError(f"{path}:{lineno}: label {item['label']!r} is not one of {LABELS}")
-            items.append((pid, item))
+    for lineno, rec in read_jsonl(path, "a JudgeBench line", error=ConfigError):
+        with line_errors(path, lineno, "a JudgeBench line", error=ConfigError):
+            item = {"question": rec["question"], "a": rec["response_A"], "b": rec["response_B"],
+                    "label": rec["label"], "source": rec.get("source", "unknown")}
+            pid = str(rec.get("pair_id", f"line-{lineno}"))
+        if item["label"] not in LABELS:
+            raise ConfigError(f"{path}:{lineno}: label {item['label']!r} is not one of {LABELS}")
+        items.append((pid, item))
     if not items:
         raise ConfigError(f"{path}: no pairs")
     return items

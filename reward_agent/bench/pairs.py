@@ -23,6 +23,7 @@ from typing import Any
 from ..batch.runner import error_fields
 from ..context import RewardContext
 from ..errors import ConfigError
+from ..jsonl import line_errors, read_jsonl
 from ..types import RewardRequest
 
 __all__ = ["chosen_position", "load_ifbench_pairs", "load_pairs", "make_pair_work", "pair_outcome",
@@ -69,24 +70,15 @@ def load_ifbench_pairs(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
 
 def load_pairs(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     """Generic JSONL of `prompt, chosen, rejected` (optional `id`, `subset`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"--data {str(path)!r} is not a file")
     items = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                prompt, chosen, rejected = rec["prompt"], rec["chosen"], rec["rejected"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigError(f"{path}:{lineno}: not a prompt/chosen/rejected line ({type(exc).__name__}: {exc})") from None
-            if not all(isinstance(x, str) for x in (prompt, chosen, rejected)):
-                raise ConfigError(f"{path}:{lineno}: prompt, chosen and rejected must be strings")
-            items.append((str(rec.get("id", f"line-{lineno}")),
-                          {"prompt": prompt, "chosen": chosen, "rejected": rejected,
-                           "subset": str(rec.get("subset") or "all")}))
+    for lineno, rec in read_jsonl(path, "a prompt/chosen/rejected line", error=ConfigError):
+        with line_errors(path, lineno, "a prompt/chosen/rejected line", error=ConfigError):
+            prompt, chosen, rejected = rec["prompt"], rec["chosen"], rec["rejected"]
+        if not all(isinstance(x, str) for x in (prompt, chosen, rejected)):
+            raise ConfigError(f"{path}:{lineno}: prompt, chosen and rejected must be strings")
+        items.append((str(rec.get("id", f"line-{lineno}")),
+                      {"prompt": prompt, "chosen": chosen, "rejected": rejected,
+                       "subset": str(rec.get("subset") or "all")}))
     if not items:
         raise ConfigError(f"{path}: no pairs")
     return items

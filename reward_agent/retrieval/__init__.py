@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 from typing import TYPE_CHECKING
 
 from .base import Passage, RetrievalResult, RetrievalSpec, RetrievalStatus, Retriever, SourceKind
@@ -37,20 +36,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_CACHES: dict[str, Cache] = {}
-_CACHES_LOCK = threading.Lock()
-
 
 def retrieval_cache(context: RewardContext) -> Cache:
     """The project cache of this context (one `Cache` object per path per process)."""
-    from ..cache import Cache
+    from ..cache import shared_cache
 
-    key = context.cache_path or ""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(key)
-        if cache is None:
-            cache = _CACHES[key] = Cache(context.cache_path) if context.cache_path else Cache()
-        return cache
+    return shared_cache(context.cache_path)
 
 
 class UnavailableRetriever:

@@ -1,10 +1,10 @@
 """The real embedded model (SmolLM2-135M) as the coder of a free-text constraint, end to end through
 `reward_agent.score`.
 
-A 135M model does not write working checkers: with either prompt (checker_code.v1, the default, or
-v2: one worked example, probes as asserts) and sampled repair rounds it got 0 of 10 constraints
-through its own self-test in `benchmarks/bench_codegen_embedded.py` (it copies the worked example,
-returns tuples, or writes asserts that contradict each other). So this asserts that the path runs and that the outcome is recorded
+A 135M model does not write working checkers: with any prompt (checker_code.v1, the default; v2: one
+worked example, probes as asserts; v3: three worked examples of different shapes) and sampled repair
+rounds it got 0 of 10 constraints through its own self-test in `benchmarks/bench_codegen_embedded.py`
+(it copies or merges the worked examples, returns tuples, or writes asserts that contradict each other). So this asserts that the path runs and that the outcome is recorded
 honestly (verdicts from a checker that passed its own probes in the sandbox, or a dropped record with
 its reason), never that the code is good; the success path is covered with a scripted coder in
 tests/unit/test_codegen.py and tests/unit/test_constraints_free_text.py.

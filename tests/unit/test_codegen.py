@@ -19,6 +19,7 @@ from reward_agent.verifiers.constraints.codegen import (
     copied_example,
     generate_checker,
     parse_answer,
+    prompt_examples,
 )
 
 from scripted_model import GOOD, QUESTIONS, ScriptedModel, answer, scripted
@@ -201,6 +202,28 @@ def test_the_worked_example_is_not_the_answer_to_the_test_constraint() -> None:
     prompt = load_prompt("checker_code", 2).render(constraint=CONSTRAINT, allowed_imports=", ".join(ALLOWED_IMPORTS))
     example = parse_answer(prompt)
     assert isinstance(example, Draft) and "?" not in example.code
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_v3_every_one_of_its_three_examples_is_refused_as_a_copy(index) -> None:
+    prompt = load_prompt("checker_code", 3).render(constraint=CONSTRAINT, allowed_imports=", ".join(ALLOWED_IMPORTS))
+    examples = prompt_examples(prompt)
+    assert len(examples) == 3 and len({e.code for e in examples}) == 3
+    example = examples[index]
+    copy = f"```python\n{example.code}\nassert check({example.should_pass!r})\nassert not check({example.should_fail!r})\n```"
+    assert copied_example(parse_answer(copy), prompt)
+    model = scripted(copy, ASSERTS)
+    result = generate(model, prompt="v3")
+    assert result.status == "ok" and result.model_calls == 2 and result.prompt_version == "checker_code.v3"
+    assert "copies the example" in result.attempts[0]
+    assert CONSTRAINT in model.seen[1][-1].content  # the v3 repair prompt restates the rule
+    assert copied_example(parse_answer(ASSERTS), prompt) is None
+
+
+def test_v3_examples_answer_none_of_the_benchmark_constraints() -> None:
+    prompt = load_prompt("checker_code", 3).render(constraint=CONSTRAINT, allowed_imports=", ".join(ALLOWED_IMPORTS))
+    for example in prompt_examples(prompt):
+        assert not any(mark in example.code for mark in ("?", "!", "isdigit", "http", ";", "#", "\\n", "len("))
 
 
 def test_repairs_are_sampled_with_a_seed_per_round() -> None:

@@ -41,9 +41,10 @@ _BLOCK = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _OPEN_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)[^\n]*\n(.*)\Z", re.DOTALL)
 _LABELLED = re.compile(r"^[ \t>*-]*(PASS|FAIL)[ \t]*:[ \t]*(.+?)[ \t]*$", re.MULTILINE | re.IGNORECASE)
 _CODE_TAGS = ("python", "py", "python3", "")
-# v1 stays the default: v2 (a worked example, probes as asserts; written for small models) did no
-# better with SmolLM2-135M (0/10 either way, benchmarks/results/codegen_embedded.json) and is
-# untried with strong coders. Pass prompt_version="v2" to use it.
+# v1 stays the default: v2 (a worked example, probes as asserts; written for small models) and v3
+# (three worked examples of different shapes, same format) did no better with SmolLM2-135M (0/10
+# with each, benchmarks/results/codegen_embedded.json: it merges the examples into one expression
+# or copies their probes) and are untried with strong coders. Pass prompt_version="v2"/"v3" to use them.
 DEFAULT_PROMPT_VERSION = "v1"
 # Temperature of repair rounds (see `attempt_options`).
 REPAIR_TEMPERATURE = 0.8
@@ -204,20 +205,39 @@ def parse_answer(raw: str) -> Draft | str:
     return Draft(code=code, should_pass=probes["pass"], should_fail=probes["fail"])
 
 
-def copied_example(draft: Draft, prompt: str) -> str | None:
-    """Why `draft` is the prompt's own worked example rather than an answer, or None.
+def prompt_examples(prompt: str) -> list[Draft]:
+    """The worked examples in a rendered prompt: every code block defining `check` (v2 has one, v3 three).
 
-    Small models copy a one-shot example verbatim; its code and probes pass the self-test but check
-    a different rule. The example is read from the rendered prompt itself, so this follows the prompt.
+    Probes are read the way `parse_answer` reads them (asserts inside the block; for v1-style
+    prompts, PASS:/FAIL: lines or ```pass/```fail blocks when there is a single example).
     """
-    example = parse_answer(prompt)
-    if isinstance(example, str):
-        return None
+    blocks = [(tag.lower(), body) for tag, body in _BLOCK.findall(prompt)]
+    examples = []
+    for tag, body in blocks:
+        if tag in _CODE_TAGS and "def check" in body:
+            code, probes = _split_asserts(body)
+            if "pass" in probes and "fail" in probes:
+                examples.append(Draft(code=code, should_pass=probes["pass"], should_fail=probes["fail"]))
+    if not examples:
+        single = parse_answer(prompt)
+        if isinstance(single, Draft):
+            examples.append(single)
+    return examples
+
+
+def copied_example(draft: Draft, prompt: str) -> str | None:
+    """Why `draft` is one of the prompt's own worked examples rather than an answer, or None.
+
+    Small models copy a worked example verbatim; its code and probes pass the self-test but check
+    a different rule. The examples are read from the rendered prompt itself (all of them, see
+    `prompt_examples`), so this follows the prompt.
+    """
     norm = lambda s: " ".join(s.split())  # noqa: E731
-    if norm(draft.code) == norm(example.code) or {norm(draft.should_pass), norm(draft.should_fail)} & {
-        norm(example.should_pass), norm(example.should_fail)
-    }:
-        return "the answer copies the example from the instructions; write code and examples for this rule instead"
+    for example in prompt_examples(prompt):
+        if norm(draft.code) == norm(example.code) or {norm(draft.should_pass), norm(draft.should_fail)} & {
+            norm(example.should_pass), norm(example.should_fail)
+        }:
+            return "the answer copies the example from the instructions; write code and examples for this rule instead"
     return None
 
 
@@ -270,6 +290,12 @@ def attempt_options(attempt: int) -> dict[str, Any]:
     return {} if attempt == 0 else {"temperature": REPAIR_TEMPERATURE, "seed": attempt}
 
 
+def _render_repair(repair: PromptTemplate, problem: str, constraint: str) -> str:
+    """The repair prompt; versions that restate the rule (v3) also get `$constraint`."""
+    values = {"problem": problem, "constraint": constraint}
+    return repair.render(**{k: v for k, v in values.items() if k in repair.variables})
+
+
 async def _write_and_test(
     constraint: str,
     model: BaseChatModel,
@@ -304,7 +330,7 @@ async def _write_and_test(
                 result.probes = {"pass": draft.should_pass, "fail": draft.should_fail}
                 return result
         result.attempts.append(problem[:500])
-        history = [*history, AIMessage(content=raw), HumanMessage(content=repair.render(problem=problem))]
+        history = [*history, AIMessage(content=raw), HumanMessage(content=_render_repair(repair, problem, constraint))]
     result.reason = f"no working checker after {result.model_calls} attempt(s); last problem: {result.attempts[-1]}"
     return result
 

@@ -10,28 +10,19 @@ timeout, a dropped checker or a missing coder model is missing evidence for that
 from __future__ import annotations
 
 import asyncio
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...cache import Cache
+from ...cache import Cache, shared_cache
 from ...context import RewardContext
 from ...sandbox import Limits, Outcome, default_pool
 from .checking import loose_variants
 from .codegen import GeneratedChecker, generate_checker
 
-_CACHES: dict[str, Cache] = {}
-_CACHES_LOCK = threading.Lock()
-
 
 def cache_for(context: RewardContext) -> Cache:
     """The content-addressed cache of this context (one `Cache` per path per process)."""
-    key = context.cache_path or ""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(key)
-        if cache is None:
-            cache = _CACHES[key] = Cache(context.cache_path) if context.cache_path else Cache()
-        return cache
+    return shared_cache(context.cache_path)
 
 
 @dataclass
