@@ -74,9 +74,9 @@ bench-suites: setup
 	$(VENV)/bin/reward-agent bench judgebench --data ../shared/data/judgebench/gpt-4o-2024-05-13.jsonl --out benchmarks/results/bench_judgebench --concurrency 2 --force
 
 bench-best-of-n: setup
-	$(VENV)/bin/reward-agent best-of-n --data benchmarks/data/ifeval_smollm2_samples.jsonl --n 1,2,4 --signals rm,rm+verifiers --concurrency 2 --out benchmarks/results/best_of_n_ifeval_smollm2
+	$(VENV)/bin/reward-agent best-of-n --data benchmarks/data/ifeval_smollm2_samples.jsonl --n 1,2,4,8,16 --signals rm,rm+verifiers --concurrency 2 --force --out benchmarks/results/best_of_n_ifeval_smollm2
 	$(VENV)/bin/reward-agent best-of-n --from arena --data ../shared/data/preference/arena-bench-v1-rated.jsonl --group heldout --n 1,2,4,8,16 --signals rm,rm+verifiers --concurrency 2 --out benchmarks/results/best_of_n_arena_heldout
-	$(VENV)/bin/reward-agent annotate --data benchmarks/data/ifeval_smollm2_samples.jsonl --concurrency 2 --out benchmarks/results/annotate_ifeval_smollm2/pairs.jsonl
+	$(VENV)/bin/reward-agent annotate --data benchmarks/data/ifeval_smollm2_samples.jsonl --concurrency 2 --force --out benchmarks/results/annotate_ifeval_smollm2/pairs.jsonl
 
 # How often the embedded coder writes a checker that passes its own probes (llama.cpp server on loopback).
 bench-codegen: setup
