@@ -3,7 +3,7 @@
     /reward/*            LangServe routes of the compiled graph (RemoteRunnable works against them)
     /v1/score[/batch]    RewardRequest -> RewardResult
     /get_reward          OpenRLHF remote reward-model protocol
-    /v1/verify/{id}      one verifier's Signal (constraints; factuality once registered)
+    /v1/verify/{id}      one verifier's Signal (constraints, factuality, preference, ...)
     /health /ready       liveness, readiness (warm-up done)
     /v1/config           context, verifiers and limits
 
