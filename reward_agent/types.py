@@ -47,6 +47,11 @@ class ConstraintSpec(BaseModel):
         return {} if value is None else value
 
 
+def last_user_turn(messages: list[Message]) -> str:
+    """The content of the last user turn of a chat (the instruction its responses answer)."""
+    return next(m.content for m in reversed(messages) if m.role == "user")
+
+
 class RewardRequest(BaseModel):
     """What a caller asks: a prompt (or chat) and 1..N candidate responses."""
 
@@ -90,7 +95,7 @@ class RewardRequest(BaseModel):
         if self.prompt is not None:
             return self.prompt
         assert self.messages is not None
-        return next(m.content for m in reversed(self.messages) if m.role == "user")
+        return last_user_turn(self.messages)
 
     def chat(self) -> list[Message]:
         """The conversation as messages (a bare prompt becomes one user turn)."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import RewardAgentError
 from ..jsonl import line_errors, read_jsonl
-from ..types import ConstraintSpec, Message
+from ..types import ConstraintSpec, Message, last_user_turn
 
 __all__ = ["BatchItem", "InputError", "from_arena", "load_items", "parse_item"]
 
@@ -50,7 +50,7 @@ class BatchItem:
         if self.prompt is not None:
             return self.prompt
         assert self.messages is not None
-        return next(m.content for m in reversed(self.messages) if m.role == "user")
+        return last_user_turn(self.messages)
 
 
 def parse_item(row: Any, index: int) -> BatchItem:
