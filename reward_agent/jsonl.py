@@ -35,3 +35,15 @@ def line_errors(path: str | Path, lineno: int, what: str, *, error: type[Excepti
         yield
     except (ValueError, KeyError, TypeError) as exc:
         raise error(f"{path}:{lineno}: not {what} ({type(exc).__name__}: {exc})") from None
+
+
+def read_json_list(path: str | Path, what: str, *, error: type[Exception] = ValueError) -> list[Any]:
+    """A JSON file holding one list (RM-Bench, IFBench pairs); raises `error` naming the file otherwise."""
+    path = Path(path)
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise error(f"{path}: not a readable JSON file ({exc})") from None
+    if not isinstance(records, list):
+        raise error(f"{path}: expected a JSON list of {what}")
+    return records

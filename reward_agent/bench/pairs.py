@@ -14,7 +14,6 @@ weighted_sum judger breaks exact ties toward position A, which under random posi
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 from ..batch.runner import error_fields
 from ..context import RewardContext
 from ..errors import ConfigError
-from ..jsonl import line_errors, read_jsonl
+from ..jsonl import line_errors, read_json_list, read_jsonl
 from ..types import RewardRequest
 
 __all__ = ["chosen_position", "load_ifbench_pairs", "load_pairs", "make_pair_work", "pair_outcome",
@@ -47,12 +46,7 @@ def _split_chat(turns: Any, where: str) -> tuple[list[dict[str, str]], str]:
 def load_ifbench_pairs(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     """RewardAgent's IFBench pairs: `text_chosen` / `text_rejected` chats, `id`, `domain` (level-1/2/3)."""
     path = Path(path)
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ConfigError(f"{path}: not JSON ({exc})") from None
-    if not isinstance(records, list):
-        raise ConfigError(f"{path}: expected a JSON list of pairs")
+    records = read_json_list(path, "pairs", error=ConfigError)
     items = []
     for n, rec in enumerate(records):
         try:

@@ -15,7 +15,6 @@ reward (no verifier had evidence, or the item failed) never wins a comparison, a
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 from ..batch.runner import error_fields
 from ..context import RewardContext
 from ..errors import ConfigError
+from ..jsonl import read_json_list
 from ..types import RewardRequest
 
 __all__ = ["load_rmbench", "make_rmbench_work", "rmbench_matrix", "rmbench_metrics", "STYLES"]
@@ -46,12 +46,7 @@ def load_rmbench(data: str | Path) -> list[tuple[str, dict[str, Any]]]:
     """(id, item) pairs from an RM-Bench file or a folder of them; id = "domain/item id"."""
     items: list[tuple[str, dict[str, Any]]] = []
     for path in _files(Path(data)):
-        try:
-            records = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ConfigError(f"{path}: not JSON ({exc})") from None
-        if not isinstance(records, list):
-            raise ConfigError(f"{path}: expected a JSON list of RM-Bench items")
+        records = read_json_list(path, "RM-Bench items", error=ConfigError)
         for n, rec in enumerate(records):
             try:
                 chosen, rejected = list(rec["chosen"]), list(rec["rejected"])
