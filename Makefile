@@ -1,7 +1,8 @@
 # Two commands on a fresh machine:  `make demo`  (set up, score the built-in example offline)
 #                                   `make test`  (set up, run the whole test suite)
 # Everything installs into .venv; slow artefacts (the llama.cpp server wheel, the dequantized
-# embedded model) are cached under $(CACHE) and reused by later runs and CI.
+# embedded model, the assembled Qwen2.5-Coder GGUF files) are cached under $(CACHE) and reused
+# by later runs and CI (`models pull` returns at once when a verified copy is there).
 
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
@@ -15,7 +16,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export REWARD_AGENT_CACHE := $(CACHE)
 
-.PHONY: setup demo test test-fast test-security bench bench-factuality bench-suites bench-best-of-n bench-codegen train-rm clean
+.PHONY: setup demo demo-agentic test test-fast test-security bench bench-factuality bench-suites bench-best-of-n bench-codegen train-rm clean
 
 setup: $(VENV)/.installed
 
@@ -38,12 +39,19 @@ $(VENV)/.installed: pyproject.toml
 	fi
 	$(PIP) install -q --force-reinstall --no-deps "$(LLAMA_WHEEL)"
 	$(PIP) install -q "$(LLAMA_WHEEL)[server]" "sse-starlette<2"
-	$(PIP) install -q -e ".[dev,serve,retrieval]"
+	$(PIP) install -q -e ".[dev,serve,retrieval,agentic]"
 	$(PY) tools/install_punkt.py
+	$(VENV)/bin/reward-agent models pull qwen2.5-coder-1.5b
+	$(VENV)/bin/reward-agent models pull qwen2.5-coder-0.5b
 	touch $@
 
 demo: setup
 	$(VENV)/bin/reward-agent demo
+
+# A constraint no built-in checker covers: the embedded Qwen2.5-Coder-1.5B writes its checker (first run
+# a few minutes on 2 CPU cores; the code is cached, later runs take seconds).
+demo-agentic: setup
+	$(VENV)/bin/reward-agent demo --agentic
 
 test: setup
 	$(PY) -m pytest -q

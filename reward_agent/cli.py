@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .cli_index import index_app
+from .cli_models import models_app
 from .context import RewardContext, load_context
 from .errors import RewardAgentError
 from .types import ConstraintSpec, RewardRequest, RewardResult
@@ -22,10 +23,16 @@ app = typer.Typer(help="Turn a prompt and candidate responses into rewards, with
 bench_app = typer.Typer(help="Benchmarks of the reward system.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(index_app, name="index")
+app.add_typer(models_app, name="models")
 console = Console()
 err_console = Console(stderr=True)
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON file of context settings.")]
+ProfileOpt = Annotated[
+    Optional[str],
+    typer.Option("--profile", help="Settings profile: default, or agentic (embedded Qwen2.5-Coder-1.5B as extractor "
+                 "and coder). Default: $REWARD_AGENT_PROFILE, else 'default'."),
+]
 
 
 def _fail(message: str) -> None:
@@ -94,8 +101,21 @@ def print_result(request: RewardRequest, result: RewardResult) -> None:
         if signal.status != "ok":
             console.print(f"[yellow]{vid} {signal.status}:[/] {signal.error}")
     if "constraints" in result.signals and result.signals["constraints"].status == "ok":
-        for c in result.signals["constraints"].evidence["constraints"]:
-            console.print(f"  constraint {c['id']} {c.get('kwargs') or ''}" + (f"  <- {c['text']!r}" if c.get("text") else ""))
+        evidence = result.signals["constraints"].evidence
+        for j, c in enumerate(evidence["constraints"]):
+            checked_by = {row[j].get("checked_by") for row in evidence["per_response"]} - {None}
+            verdicts = " ".join("-" if row[j]["followed"] is None else ("yes" if row[j]["followed"] else "no")
+                                for row in evidence["per_response"])
+            console.print(f"  constraint {c['id']} {c.get('kwargs') or ''}" + (f"  <- {c['text']!r}" if c.get("text") else "")
+                          + f"  [{', '.join(sorted(checked_by))}] followed per response: {verdicts}")
+            errors = {row[j].get("error") for row in evidence["per_response"] if row[j].get("error")}
+            for error in sorted(errors)[:1]:
+                console.print(f"    [yellow]no verdict:[/] {error}")
+        for generated in evidence.get("generated_checkers", []) + evidence.get("generated_typed_checkers", []):
+            console.print(f"  generated checker for {generated['constraint']!r}: {generated['status']}"
+                          + (f" ({generated.get('reason')})" if generated.get("reason") else ""))
+            if generated.get("code"):
+                console.print("    " + generated["code"].strip().replace("\n", "\n    "), markup=False)
     console.print(f"judger: {result.judger}  weights: {result.weights}  model calls: {result.model_calls}")
     for note in result.notes:
         console.print(f"[dim]note: {note}[/]")
@@ -111,6 +131,7 @@ def score(
     ] = None,
     reference: Annotated[Optional[str], typer.Option(help="A reference answer.")] = None,
     config: ConfigOpt = None,
+    profile: ProfileOpt = None,
     planner: Annotated[Optional[str], typer.Option(help="rules or llm.")] = None,
     judger: Annotated[Optional[str], typer.Option(help="weighted_sum, gated or llm.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -130,9 +151,10 @@ def score(
     except ValidationError as exc:
         _fail(f"bad request: {exc}")
         return
-    context = _context(config, planner=planner, judger=judger)
+    context = _context(config, profile=profile, planner=planner, judger=judger)
     if index is not None or sources is not None:
-        context = _context(config, planner=planner, judger=judger, retrieval=_retrieval_settings(context, index, sources))
+        context = _context(config, profile=profile, planner=planner, judger=judger,
+                           retrieval=_retrieval_settings(context, index, sources))
     result = _run(request, context)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
@@ -162,13 +184,21 @@ def _retrieval_settings(context: RewardContext, index: Path | None, sources: str
 
 
 @app.command()
-def demo(config: ConfigOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Score a built-in example offline: a prompt with constraints and four responses."""
-    from .demo import DEMO_REQUEST
+def demo(
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    agentic: Annotated[
+        bool, typer.Option("--agentic", help="A constraint no built-in covers: the embedded coder model writes its "
+                           "checker, run in the sandbox (profile agentic; minutes on first run, cached after).")
+    ] = False,
+) -> None:
+    """Score a built-in example offline: a prompt with constraints and its responses."""
+    from .demo import DEMO_AGENTIC_REQUEST, DEMO_REQUEST
 
-    request = RewardRequest.model_validate(DEMO_REQUEST)
-    console.print(f"[bold]prompt:[/] {request.user_prompt}\n")
-    result = _run(request, _context(config))
+    request = RewardRequest.model_validate(DEMO_AGENTIC_REQUEST if agentic else DEMO_REQUEST)
+    if not as_json:
+        console.print(f"[bold]prompt:[/] {request.user_prompt}\n")
+    result = _run(request, _context(config, profile="agentic" if agentic else None))
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
@@ -201,6 +231,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     config: ConfigOpt = None,
+    profile: ProfileOpt = None,
     token: Annotated[
         Optional[str], typer.Option(help="Require 'Authorization: Bearer TOKEN' (default: $REWARD_AGENT_TOKEN).")
     ] = None,
@@ -212,7 +243,7 @@ def serve(
     from .serve import ServeSettings
     from .serve import serve as run_server
 
-    context = _context(config)
+    context = _context(config, profile=profile)
     try:
         settings = ServeSettings.from_env(token=token, request_timeout_s=request_timeout, max_responses=max_responses)
     except RewardAgentError as exc:
@@ -229,16 +260,26 @@ def bench_ifeval_verify(
         bool, typer.Option("--gold-constraints/--extract", help="Use the gold constraints instead of extracting them.")
     ] = False,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N items.")] = None,
+    checkers: Annotated[
+        Optional[str],
+        typer.Option(help="builtin (default), generated (the coder writes every checker from the constraint's "
+                     "description) or auto (built-in when registered, else generated)."),
+    ] = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
 ) -> None:
-    """Agreement of the constraint verifier with IFEval's reference verdicts."""
+    """Agreement of the constraint verifier with IFEval's reference verdicts (with coverage)."""
     from .bench.ifeval import run_ifeval_verify
 
     if not data.is_file():
         _fail(f"--data {str(data)!r} is not a file")
+    context = _context(config, profile=profile, checkers=checkers or "builtin")
+    if context.checkers == "generated" and context.model_for("coder") is None:
+        _fail("--checkers generated needs a coder model: --profile agentic, or models.coder in --config")
     started = time.perf_counter()
     try:
-        metrics = run_ifeval_verify(data, out, gold_constraints=gold_constraints, limit=limit)
-    except ValueError as exc:
+        metrics = run_ifeval_verify(data, out, gold_constraints=gold_constraints, limit=limit, context=context)
+    except (ValueError, RewardAgentError) as exc:
         _fail(str(exc))
         return
     _cli_bench.finish_ifeval_report(out, metrics, time.perf_counter() - started)  # report.md + efficiency
@@ -246,6 +287,8 @@ def bench_ifeval_verify(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
+        if isinstance(value, dict):
+            continue  # per id and generated-checker details: in metrics.json and report.md
         table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     console.print(table)
     console.print(f"wrote {out / 'metrics.json'}, {out / 'results.jsonl'} and {out / 'report.md'}")

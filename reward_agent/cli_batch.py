@@ -64,10 +64,13 @@ def _load(data: Path, fmt: str, limit: int | None, seed: int, group: str | None 
     return items[:limit] if limit is not None else items, source
 
 
-def _context(config: Path | None) -> Any:
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Settings profile: default or agentic.")]
+
+
+def _context(config: Path | None, profile: str | None = None) -> Any:
     from .context import load_context
 
-    return load_context(config)
+    return load_context(config, profile=profile)
 
 
 def best_of_n(
@@ -77,6 +80,7 @@ def best_of_n(
     signals: Annotated[str, typer.Option(help="Configurations to compare: rm, rm+verifiers (comma separated).")] = "rm,rm+verifiers",
     fmt: FromOpt = "jsonl",
     config: ConfigOpt = None,
+    profile: ProfileOpt = None,
     concurrency: ConcurrencyOpt = 4,
     limit: LimitOpt = None,
     group: GroupOpt = None,
@@ -94,7 +98,7 @@ def best_of_n(
         if concurrency < 1:
             raise ValueError(f"--concurrency must be >= 1, got {concurrency}")
         items, source = _load(data, fmt, limit, seed, group)
-        metrics = run_best_of_n(items, out, ns=ns, signals=configs, context=_context(config),
+        metrics = run_best_of_n(items, out, ns=ns, signals=configs, context=_context(config, profile),
                                 concurrency=concurrency, progress=progress, source=source, overwrite=force)
     except (RewardAgentError, ValueError) as exc:
         _fail(str(exc))
@@ -123,6 +127,7 @@ def annotate(
     signals: Annotated[str, typer.Option(help="rm (reward model only) or rm+verifiers (the planner's choice).")] = "rm+verifiers",
     fmt: FromOpt = "jsonl",
     config: ConfigOpt = None,
+    profile: ProfileOpt = None,
     concurrency: ConcurrencyOpt = 4,
     limit: LimitOpt = None,
     group: GroupOpt = None,
@@ -144,7 +149,7 @@ def annotate(
         if concurrency < 1:
             raise ValueError(f"--concurrency must be >= 1, got {concurrency}")
         items, source = _load(data, fmt, limit, seed, group)
-        metrics = run_annotate(items, out, context=_context(config), signals=config_name, rule=rule,
+        metrics = run_annotate(items, out, context=_context(config, profile), signals=config_name, rule=rule,
                                min_margin=min_margin, concurrency=concurrency, progress=progress, source=source,
                                overwrite=force)
     except (RewardAgentError, ValueError) as exc:

@@ -33,6 +33,7 @@ def _make_command(name: str):
         limit: Annotated[Optional[int], typer.Option(help="Only the first N items.")] = None,
         concurrency: Annotated[int, typer.Option(help="Items scored at the same time.")] = 2,
         config: Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON file of context settings.")] = None,
+        profile: Annotated[Optional[str], typer.Option("--profile", help="Settings profile: default or agentic.")] = None,
         seed: Annotated[int, typer.Option(help="Seed of the per-item response positions.")] = 0,
         tie_credit: Annotated[
             Optional[float],
@@ -48,6 +49,7 @@ def _make_command(name: str):
 
         try:
             metrics = run_bench(name, data, out, limit=limit, concurrency=concurrency, config_file=config, seed=seed,
+                                profile=profile,
                                 tie_credit=tie_credit, force=force, progress=progress, report_only=report_only)
         except RewardAgentError as exc:
             _fail(str(exc))
@@ -85,6 +87,15 @@ for _name in HELP:
     bench_app.command(_name)(_make_command(_name))
 
 
+def _per_id_table(per_id: dict[str, Any]) -> str:
+    """Markdown table: per instruction id, count, coverage and agreement (strict, loose)."""
+    lines = ["| id | n | coverage strict | agreement strict | agreement loose |", "|---|---:|---:|---:|---:|"]
+    for cid, m in per_id.items():
+        lines.append(f"| `{cid}` | {m['instructions']} | {m['coverage_strict']:.2f} | {m['agreement_strict']:.2f} | "
+                     f"{m['agreement_loose']:.2f} |")
+    return "\n".join(lines)
+
+
 def finish_ifeval_report(out: Path, metrics: dict[str, Any], elapsed_s: float) -> dict[str, Any]:
     """Bring `bench ifeval-verify`'s outputs to the conventions of the other benchmarks: an
     "efficiency" block in metrics.json and a report.md beside it (its rows predate the runner)."""
@@ -99,15 +110,22 @@ def finish_ifeval_report(out: Path, metrics: dict[str, Any], elapsed_s: float) -
                          items_per_s=items / elapsed_s if elapsed_s > 0 else 0.0)
     snapshot = cache_snapshot()
     metrics = {**metrics, "efficiency": efficiency_summary(report, snapshot, snapshot)}
-    metrics["efficiency"]["model_calls"]["note"] = "rule-based extraction and checkers: no model calls"
+    calls = int(metrics.get("model_calls") or 0)
+    metrics["efficiency"]["model_calls"]["note"] = (
+        f"{calls} model call(s): extraction and checker generation (cached per constraint type)" if calls
+        else "rule-based extraction and built-in checkers (or everything cached): no model calls")
     write_metrics(out, metrics)
     summary = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
     (out / "results.config.json").write_text(json.dumps({"args": {"bench": "ifeval-verify",
                                                                   "data": str(metrics.get("data")),
-                                                                  "gold_constraints": metrics.get("gold_constraints")}},
+                                                                  "gold_constraints": metrics.get("gold_constraints"),
+                                                                  "checkers": metrics.get("checkers"),
+                                                                  "profile": metrics.get("profile")}},
                                                         indent=2) + "\n", encoding="utf-8")
     write_report(out, "IFEval: constraint verifier vs reference verdicts", summary,
                  [("Data", f"`{metrics.get('data')}`; constraints: "
-                           f"{'gold' if metrics.get('gold_constraints') else 'extracted from the prompt'}.")],
+                           f"{'gold' if metrics.get('gold_constraints') else 'extracted from the prompt'}; "
+                           f"checkers: {metrics.get('checkers')}; profile: {metrics.get('profile')}."),
+                  ("Per instruction id", _per_id_table(metrics.get("per_id") or {}))],
                  [], metrics)
     return metrics

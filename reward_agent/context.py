@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .llm import ModelSpec
@@ -33,6 +33,11 @@ class RewardContext(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    profile: str = Field(
+        default="default",
+        description="Named bundle of defaults (reward_agent.profiles): 'default', or 'agentic' = the embedded "
+        "Qwen2.5-Coder-1.5B as extractor and coder. Roles you configure yourself keep your models.",
+    )
     planner: Literal["rules", "llm"] = Field(
         default="rules", description="'rules' (deterministic, no model) or 'llm' (needs models.planner)."
     )
@@ -62,6 +67,17 @@ class RewardContext(BaseModel):
     checker_repair_rounds: int = Field(
         default=2, ge=0, le=5, description="Generated checkers: repair rounds after the first attempt."
     )
+    checkers: Literal["auto", "builtin", "generated"] = Field(
+        default="auto",
+        description="Who checks a constraint given as an id: 'auto' = the built-in checker when one is "
+        "registered, else code the coder writes; 'builtin' = built-ins only (others: no evidence); "
+        "'generated' = the coder writes every checker from the constraint's description.",
+    )
+    checker_candidates: int = Field(
+        default=1, ge=1, le=5,
+        description="Generated checkers for constraint ids: drafts per type, chosen by agreement on all "
+        "drafts' tests (1 = no voting).",
+    )
     checker_timeout_s: float = Field(
         default=2.0, gt=0, le=60, description="Generated checkers: sandbox time limit per response."
     )
@@ -74,6 +90,16 @@ class RewardContext(BaseModel):
         default_factory=RetrievalSpec,
         description="Evidence for the factuality verifier: sources (local, web, llm), local index directory, k.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_profile(cls, data: Any) -> Any:
+        """Fill in the profile's defaults under what was set explicitly."""
+        if not isinstance(data, dict) or not data.get("profile"):
+            return data
+        from .profiles import PROFILES
+
+        return PROFILES.get(str(data["profile"])).apply(data)
 
     @field_validator("weights")
     @classmethod
@@ -108,7 +134,7 @@ def _env_settings(environ: dict[str, str]) -> dict[str, Any]:
     `REWARD_AGENT_RM_MODEL`.
     """
     out: dict[str, Any] = {}
-    for field in ("planner", "judger", "constraint_mode", "verifier_timeout_s", "gate_cap"):
+    for field in ("profile", "planner", "judger", "constraint_mode", "verifier_timeout_s", "gate_cap"):
         value = environ.get(ENV_PREFIX + field.upper())
         if value:
             out[field] = value

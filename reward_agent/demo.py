@@ -22,3 +22,18 @@ DEMO_REQUEST = {
         "and skip the plastic.",
     ],
 }
+
+# `reward-agent demo --agentic`: a constraint no built-in checker covers ("begin with the word
+# 'Primary'"), so the coder model writes its checker; the lowercase and length rules stay built-in.
+DEMO_AGENTIC_REQUEST = {
+    "id": "demo-agentic-school-day",
+    "prompt": "Begin your reply with the word 'Primary'. Describe a school day in under 40 words, all in lowercase.",
+    "responses": [
+        # Follows all three.
+        "primary school days start with reading circles, then sums, a noisy lunch and a long afternoon of painting.",
+        # Does not begin with 'Primary'.
+        "school days start with reading circles, then sums, a noisy lunch and a long afternoon of painting.",
+        # Begins with 'Primary' but is not lowercase.
+        "Primary School Days Start With Reading Circles, Then Sums And A Noisy Lunch.",
+    ],
+}

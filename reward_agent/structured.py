@@ -265,13 +265,15 @@ def _retrying(retries: int, backoff_s: float) -> dict[str, Any]:
     }
 
 
-def _call(model: BaseChatModel, messages: list[BaseMessage], retries: int, backoff_s: float) -> str:
+def _call(
+    model: BaseChatModel, messages: list[BaseMessage], retries: int, backoff_s: float, options: dict[str, Any]
+) -> str:
     from tenacity import Retrying
 
     try:
         for attempt in Retrying(**_retrying(retries, backoff_s)):
             with attempt:
-                return str(model.invoke(messages).text)
+                return str(model.invoke(messages, **options).text)
     except Exception as exc:
         if _is_call_failure(exc):
             raise ModelCallError(f"model call failed after {retries + 1} attempt(s): {exc}") from exc
@@ -279,13 +281,15 @@ def _call(model: BaseChatModel, messages: list[BaseMessage], retries: int, backo
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def _acall(model: BaseChatModel, messages: list[BaseMessage], retries: int, backoff_s: float) -> str:
+async def _acall(
+    model: BaseChatModel, messages: list[BaseMessage], retries: int, backoff_s: float, options: dict[str, Any]
+) -> str:
     from tenacity import AsyncRetrying
 
     try:
         async for attempt in AsyncRetrying(**_retrying(retries, backoff_s)):
             with attempt:
-                return str((await model.ainvoke(messages)).text)
+                return str((await model.ainvoke(messages, **options)).text)
     except Exception as exc:
         if _is_call_failure(exc):
             raise ModelCallError(f"model call failed after {retries + 1} attempt(s): {exc}") from exc
@@ -325,6 +329,10 @@ class _Plan:
             raise ConfigError(f"retries={retries} must be 0 or more")
         self.base = convert_to_messages(messages)
         self.schema_text = _schema_text(schema)
+        # Models that decode under a JSON-schema grammar (llama.cpp in-process) get the schema itself:
+        # their answer is then valid JSON of the right shape by construction, not by persuasion.
+        self.constrained = bool(getattr(type(model), "constrained_json", False))
+        self.options: dict[str, Any] = {"json_schema": schema.model_json_schema()} if self.constrained else {}
         self.instruction = load_prompt("structured_output")
         self.repair = load_prompt("structured_repair")
         self.kind = _json_kind(schema)
@@ -339,6 +347,8 @@ class _Plan:
             "prompt_version": prompt_version,
             "instruction": [self.instruction.version, self.repair.version],
         }
+        if self.constrained:  # only then: keys of unconstrained calls stay what they were
+            self.cache_key["constrained"] = True
 
     def repair_messages(self, history: list[BaseMessage], raw: str, error: Exception) -> list[BaseMessage]:
         text = self.repair.render(error=_describe_error(error), kind=self.kind, shape=self.shape).strip()
@@ -411,7 +421,7 @@ def _run_sync(model: BaseChatModel, plan: _Plan, backoff_s: float) -> Structured
     history = plan.first_messages
     calls = 0
     while True:
-        raw = _call(model, history, plan.retries, backoff_s)
+        raw = _call(model, history, plan.retries, backoff_s, plan.options)
         calls += 1
         try:
             value = _parse(raw, plan.schema)
@@ -453,7 +463,7 @@ async def _run_async(model: BaseChatModel, plan: _Plan, backoff_s: float) -> Str
     history = plan.first_messages
     calls = 0
     while True:
-        raw = await _acall(model, history, plan.retries, backoff_s)
+        raw = await _acall(model, history, plan.retries, backoff_s, plan.options)
         calls += 1
         try:
             value = _parse(raw, plan.schema)

@@ -153,7 +153,7 @@ def _existing(out: Path, items: list[tuple[str, dict[str, Any]]]) -> BatchReport
 
 
 def run_bench(name: str, data: str | Path, out: str | Path, *, limit: int | None = None, concurrency: int = 2,
-              config_file: str | Path | None = None, seed: int = 0, tie_credit: float | None = None,
+              config_file: str | Path | None = None, seed: int = 0, profile: str | None = None, tie_credit: float | None = None,
               force: bool = False, progress: bool = True, context: RewardContext | None = None,
               report_only: bool = False) -> dict[str, Any]:
     """Run benchmark `name` on `data` into `out`; returns the metrics written to metrics.json.
@@ -174,7 +174,7 @@ def run_bench(name: str, data: str | Path, out: str | Path, *, limit: int | None
     data, out = Path(data), Path(out)
     if not data.exists():
         raise ConfigError(f"--data {str(data)!r} does not exist")
-    context = context if context is not None else load_context(config_file)
+    context = context if context is not None else load_context(config_file, profile=profile)
     items = bench.load(data)[:limit]
     # limit and concurrency change which rows exist and how fast, never a row's content: resuming with
     # another --limit extends the same file, so they stay out of the pinned configuration.

@@ -31,8 +31,8 @@ def test_constraints_from_request_drive_the_reward():
     assert result.rewards == [1.0, 0.0] and result.best_index == 0
     assert sig.evidence["source"] == "request"
     assert sig.evidence["per_response"][1] == [
-        {"id": "punctuation:no_comma", "followed": False},
-        {"id": "change_case:english_lowercase", "followed": False},
+        {"id": "punctuation:no_comma", "followed": False, "checked_by": "builtin"},
+        {"id": "change_case:english_lowercase", "followed": False, "checked_by": "builtin"},
     ]
 
 

@@ -45,3 +45,11 @@ def answer(code: str, should_pass: str, should_fail: str) -> str:
 
 QUESTIONS = "def check(response):\n    return response.count('?') == 3\n"
 GOOD = answer(QUESTIONS, "Why? How? When?", "Why?")
+
+
+def asserts_answer(code: str, should_pass: str, should_fail: str) -> str:
+    """A coder answer in the format the checker_code_typed prompt asks for: the function, then asserts."""
+    return f"Here it is.\n```python\n{code}\nassert check({should_pass!r})\nassert not check({should_fail!r})\n```\n"
+
+
+GOOD_ASSERTS = asserts_answer(QUESTIONS, "Why? How? When?", "Why?")

@@ -11,11 +11,11 @@ import pytest
 from reward_agent.context import RewardContext
 from reward_agent.llm import ModelSpec
 from reward_agent.types import RewardRequest
-from reward_agent.verifiers.constraints import codegen
+from reward_agent.verifiers.constraints import typed
 from reward_agent.verifiers.constraints.free_text import free_text
 from reward_agent.verifiers.constraints.verifier import applies, check_constraints
 
-from scripted_model import GOOD, answer, scripted
+from scripted_model import GOOD_ASSERTS, asserts_answer, scripted
 
 THREE_QUESTIONS = free_text("use exactly three question marks")
 NO_COMMA = {"id": "punctuation:no_comma", "kwargs": {}}
@@ -30,7 +30,7 @@ def coder(monkeypatch):
     def install(*steps):
         model = scripted(*steps)
         holder["model"] = model
-        monkeypatch.setattr(codegen, "build_chat_model", lambda spec: model)
+        monkeypatch.setattr(typed, "build_chat_model", lambda spec: model)
         return model
 
     return install
@@ -46,22 +46,22 @@ def check(responses, constraints, ctx):
 
 
 def test_generated_checker_verdicts_appear_in_the_evidence(coder, tmp_path) -> None:
-    coder(GOOD)
+    coder(GOOD_ASSERTS)
     signal = check(RESPONSES, [THREE_QUESTIONS, NO_COMMA], context(tmp_path))
     assert signal.status == "ok" and signal.model_calls == 1
     rows = signal.evidence["per_response"]
     assert [row[0]["followed"] for row in rows] == [True, False, True, False]  # blank follows nothing
     assert rows[0][0] == {"id": "free_text", "text": "use exactly three question marks", "followed": True,
-                          "outcome": "passed"}
+                          "outcome": "passed", "checked_by": "generated"}
     assert signal.scores == [1.0, 0.5, 0.5, 0.0]
     (generated,) = signal.evidence["generated_checkers"]
     assert generated["status"] == "ok" and len(generated["code_sha256"]) == 64 and "def check" in generated["code"]
     assert "net_namespace" in signal.evidence["sandbox"]["layers"] or "rlimits" in signal.evidence["sandbox"]["layers"]
-    assert signal.evidence["prompt_versions"] == {"checker_code": "checker_code.v1"}
+    assert signal.evidence["prompt_versions"] == {"checker_code": "checker_code_typed.v1"}
 
 
 def test_best_of_n_and_a_second_epoch_make_no_new_calls(coder, tmp_path) -> None:
-    coder(GOOD)
+    coder(GOOD_ASSERTS)
     ctx = context(tmp_path)
     assert check(RESPONSES[:1], [THREE_QUESTIONS], ctx).model_calls == 1
     coder()  # nothing scripted: a model call now would fail the test
@@ -72,7 +72,7 @@ def test_best_of_n_and_a_second_epoch_make_no_new_calls(coder, tmp_path) -> None
 
 def test_a_checker_error_is_missing_evidence_not_a_verdict(coder, tmp_path) -> None:
     fragile = "def check(response):\n    if 'boom' in response:\n        raise ValueError('boom')\n    return response.count('?') == 3\n"
-    coder(answer(fragile, "A? B? C?", "A?"))
+    coder(asserts_answer(fragile, "A? B? C?", "A?"))
     signal = check(["A? B? C?", "boom?"], [THREE_QUESTIONS, NO_COMMA], context(tmp_path))
     entry = signal.evidence["per_response"][1][0]
     assert entry["followed"] is None and entry["outcome"] == "error" and "ValueError: boom" in entry["error"]
@@ -85,7 +85,7 @@ def test_a_dropped_checker_is_recorded_and_decides_nothing(coder, tmp_path) -> N
     signal = check(["A? B? C?"], [THREE_QUESTIONS, NO_COMMA], context(tmp_path, checker_repair_rounds=2))
     assert signal.model_calls == 3
     (generated,) = signal.evidence["generated_checkers"]
-    assert generated["status"] == "dropped" and "no working checker after 3 attempt(s)" in generated["reason"]
+    assert generated["status"] == "dropped" and "no working checker from 1 candidate(s), 3 call(s)" in generated["reason"]
     entry = signal.evidence["per_response"][0][0]
     assert entry["followed"] is None and "dropped" in entry["error"]
     assert signal.scores == [1.0]
@@ -101,7 +101,7 @@ def test_without_a_coder_free_text_is_missing_evidence(tmp_path) -> None:
 def test_loose_mode_tries_the_variants_in_the_same_process(coder, tmp_path) -> None:
     response = "Sure, here goes!\nWhy? How? When?"
     exclaim = free_text("end with an exclamation mark")
-    coder(answer("def check(response):\n    return response.rstrip().endswith('!')\n", "Yes!", "No."))
+    coder(asserts_answer("def check(response):\n    return response.rstrip().endswith('!')\n", "Yes!", "No."))
     strict = check([response], [exclaim], context(tmp_path))
     loose = check([response], [exclaim], context(tmp_path, constraint_mode="loose"))
     assert strict.evidence["per_response"][0][0]["followed"] is False

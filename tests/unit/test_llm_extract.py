@@ -49,7 +49,8 @@ def test_bad_kwargs_and_unknown_types_become_free_text() -> None:
                                             text="use exactly three rhetorical questions"), PROMPT)
     assert bad is not None and bad.id == "free_text" and "bad arguments" in (note or "")
     unknown, note = to_constraint(ExtractedItem(type="rhetoric:questions", text="three rhetorical questions"), PROMPT)
-    assert unknown is not None and unknown.id == "free_text" and unknown.kwargs == {"text": "three rhetorical questions"}
+    assert unknown is not None and unknown.id == "free_text"
+    assert unknown.kwargs == {"text": "Use exactly three rhetorical questions."}  # widened to the instruction
     assert "unknown checker" in (note or "")
 
 
@@ -64,10 +65,26 @@ def test_a_valid_answer_is_used_and_rules_fill_gaps(monkeypatch) -> None:
     ))
     assert extraction.method == "llm" and extraction.model_calls == 1 and extraction.fallback is None
     ids = [c.id for c in extraction.constraints]
-    assert ids == ["free_text", "change_case:english_lowercase"]  # the lowercase rule hit is added
-    assert extraction.constraints[0].kwargs == {"text": "Use exactly three rhetorical questions"}
-    assert any("added from the rules" in n for n in extraction.notes)
-    assert "change_case:english_lowercase" in model.seen[0][0].content  # the catalogue is in the prompt
+    assert ids == ["change_case:english_lowercase", "free_text"]  # rules first, then what the model added
+    assert extraction.constraints[1].kwargs == {"text": "Use exactly three rhetorical questions"}
+    assert any("added by the model" in n for n in extraction.notes)
+    rule_text = extraction.constraints[0].text
+    assert rule_text and rule_text in model.seen[0][0].content  # the model is told what the rules found
+
+
+def test_restated_rule_hits_are_dropped_as_duplicates(monkeypatch) -> None:
+    extraction, _ = run(monkeypatch, as_json(
+        {"type": "free_text", "kwargs": {}, "text": "in all lowercase letters"},
+        {"type": "change_case:english_lowercase", "kwargs": {}, "text": "all lowercase"},
+    ))
+    assert [c.id for c in extraction.constraints] == ["change_case:english_lowercase"]
+    assert any("already found by the rules" in n for n in extraction.notes)
+
+
+def test_nothing_beyond_the_rules_is_an_answer_not_a_fallback(monkeypatch) -> None:
+    extraction, _ = run(monkeypatch, as_json())
+    assert extraction.method == "llm" and extraction.fallback is None
+    assert [c.id for c in extraction.constraints] == ["change_case:english_lowercase"]
 
 
 def test_garbage_falls_back_to_the_rules_and_says_so(monkeypatch) -> None:
@@ -82,3 +99,9 @@ def test_only_hallucinations_fall_back_to_the_rules(monkeypatch) -> None:
     assert extraction.method == "rules" and "not stated in the prompt" not in (extraction.fallback or "x")
     assert "rules decided" in (extraction.fallback or "")
     assert extraction.evidence()["fallback"] == extraction.fallback
+
+
+def test_a_quoted_key_word_is_widened_to_its_instruction() -> None:
+    prompt = "Begin your reply with the word 'Primary'. Describe a school day in under 50 words."
+    spec, _ = to_constraint(ExtractedItem(type="free_text", text="Primary"), prompt)
+    assert spec is not None and spec.kwargs == {"text": "Begin your reply with the word 'Primary'."}

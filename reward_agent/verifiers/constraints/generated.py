@@ -1,7 +1,8 @@
 """Free-text constraints end to end: one generated checker per constraint, run over all N responses.
 
 `check_free_text` is called once per prompt. It gets (or writes) a checker per distinct constraint
-text with the coder model (`codegen.generate_checker`, cached), then runs every working checker
+text with the coder model (`typed.generate_typed_checker`: a task without parameters, drafted with
+its own test asserts, repaired, voted when several candidates are asked for, cached), then runs every working checker
 over all responses in one sandbox process each, in parallel through the bounded pool. An error, a
 timeout, a dropped checker or a missing coder model is missing evidence for that constraint: an
 `Outcome` that is neither passed nor failed.
@@ -13,11 +14,12 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...cache import Cache, shared_cache
+from ...cache import Cache, canonical_json, shared_cache
 from ...context import RewardContext
+from ...types import ConstraintSpec
 from ...sandbox import Limits, Outcome, default_pool
 from .checking import loose_variants
-from .codegen import GeneratedChecker, generate_checker
+from .codegen import GeneratedChecker
 
 
 def cache_for(context: RewardContext) -> Cache:
@@ -47,6 +49,12 @@ def _combine_loose(outcomes: list[Outcome]) -> Outcome:
 
 async def _run_checker(checker: GeneratedChecker, responses: list[str], mode: str, limits: Limits):
     """One sandbox process for this checker over every response (and its loose variants)."""
+    assert checker.code is not None
+    return await run_code(checker.code, responses, mode, limits)
+
+
+async def run_code(code: str, responses: list[str], mode: str, limits: Limits):
+    """One sandbox process for `code` over every response (and its loose variants): outcomes, layers."""
     blank = [not r.strip() for r in responses]
     texts: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -54,8 +62,7 @@ async def _run_checker(checker: GeneratedChecker, responses: list[str], mode: st
         variants = [] if is_blank else ([response] if mode == "strict" else list(loose_variants(response)))
         spans.append((len(texts), len(texts) + len(variants)))
         texts += variants
-    assert checker.code is not None
-    result = await default_pool().run(checker.code, texts, limits)
+    result = await default_pool().run(code, texts, limits)
     outcomes = []
     for (start, end), is_blank in zip(spans, blank):
         if is_blank:  # as for built-in checkers: a blank response follows no constraint
@@ -74,12 +81,17 @@ async def check_free_text(texts: list[str], responses: list[str], context: Rewar
         missing = Outcome("error", "no model is configured for the 'coder' role, so nothing can check this")
         out.outcomes = {t: [missing] * len(responses) for t in unique}
         return out
+    from .typed import generate_typed_checker, task_for_text
+
     cache = cache_for(context)
     limits = Limits(per_response_timeout_s=context.checker_timeout_s)
     generated = await asyncio.gather(*(
-        generate_checker(t, coder, cache=cache, repair_rounds=context.checker_repair_rounds, limits=limits)
+        generate_typed_checker(task_for_text(t), coder, cache=cache, repair_rounds=context.checker_repair_rounds,
+                               candidates=context.checker_candidates, limits=limits)
         for t in unique
     ))
+    for text, checker in zip(unique, generated):
+        checker.constraint = text  # the evidence keys outcomes by the request's words
     out.checkers = dict(zip(unique, generated))
     out.model_calls = sum(g.model_calls for g in generated)
     working = [g for g in generated if g.status == "ok"]
@@ -91,4 +103,68 @@ async def check_free_text(texts: list[str], responses: list[str], context: Rewar
         if checker.status != "ok":
             why = f"the generated checker was {checker.status}: {checker.reason}"
             out.outcomes[checker.constraint] = [Outcome("error", why[:500])] * len(responses)
+    return out
+
+
+@dataclass
+class TypedChecks:
+    """Per constraint index: the typed task's generated checker and one outcome per response."""
+
+    checkers: dict[int, GeneratedChecker] = field(default_factory=dict)
+    tasks: dict[int, Any] = field(default_factory=dict)
+    outcomes: dict[int, list[Outcome]] = field(default_factory=dict)
+    layers: tuple[str, ...] = ()
+    model_calls: int = 0
+
+    def evidence(self) -> list[dict[str, Any]]:
+        """One entry per distinct task (rows sharing an id share one checker)."""
+        from .typed import evidence_of
+
+        seen: dict[str, dict[str, Any]] = {}
+        for j, checker in self.checkers.items():
+            seen.setdefault(checker.constraint, evidence_of(checker, self.tasks[j]))
+        return list(seen.values())
+
+
+async def check_typed(
+    constraints: dict[int, ConstraintSpec], responses: list[str], context: RewardContext
+) -> TypedChecks:
+    """Generated, parametrised checkers for constraints given as ids (see `typed.py`), each row's
+    arguments bound and run over all responses in one sandbox process; never raises for model or
+    code trouble. Ids the registry knows are described to the coder from the registry."""
+    from .typed import bind, generate_typed_checker, task_for
+
+    out = TypedChecks()
+    coder = context.model_for("coder")
+    if coder is None:
+        missing = Outcome("error", "no built-in checker, and no model is configured for the 'coder' role to write one")
+        out.outcomes = {j: [missing] * len(responses) for j in constraints}
+        return out
+    out.tasks = {j: task_for(c, use_builtin_description=True) for j, c in constraints.items()}
+    unique = {canonical_json(t.identity()): t for t in out.tasks.values()}
+    cache = cache_for(context)
+    limits = Limits(per_response_timeout_s=context.checker_timeout_s)
+    generated = dict(zip(unique, await asyncio.gather(*(
+        generate_typed_checker(t, coder, cache=cache, repair_rounds=context.checker_repair_rounds,
+                               candidates=context.checker_candidates, limits=limits)
+        for t in unique.values()
+    ))))
+    out.model_calls = sum(g.model_calls for g in generated.values())
+    runnable: dict[int, str] = {}
+    for j, constraint in constraints.items():
+        checker = generated[canonical_json(out.tasks[j].identity())]
+        out.checkers[j] = checker
+        if checker.status != "ok" or checker.code is None:
+            why = f"the generated checker was {checker.status}: {checker.reason}"
+            out.outcomes[j] = [Outcome("error", why[:500])] * len(responses)
+            continue
+        try:
+            runnable[j] = bind(checker.code, {k: v for k, v in constraint.kwargs.items() if v is not None})
+        except SyntaxError as exc:  # cannot happen for code that passed its self-test; said, not hidden
+            out.outcomes[j] = [Outcome("error", f"cannot bind the arguments: {exc}")] * len(responses)
+    runs = await asyncio.gather(*(run_code(code, responses, context.constraint_mode, limits)
+                                  for code in runnable.values()))
+    for j, (outcomes, layers) in zip(runnable, runs):
+        out.outcomes[j] = outcomes
+        out.layers = layers or out.layers
     return out

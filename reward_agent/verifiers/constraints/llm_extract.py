@@ -1,16 +1,19 @@
-"""Constraint extraction by an LLM (role "extractor"), with the rule library as the safety net.
+"""Constraint extraction by an LLM (role "extractor"), after the rule library.
 
-The model lists the prompt's explicit constraints as structured items (`ExtractionAnswer`). Each
-item is validated here, not trusted:
+The rules run first (they are precise on what they know). The model is shown what they found and
+lists the prompt's *other* explicit constraints as structured items (`ExtractionAnswer`; prompt
+`constraint_extract.v2`; grammar-constrained with llama.cpp models). Each item is validated here,
+not trusted:
 
 - its `text` must be words of the prompt (a hallucinated constraint is dropped, with the reason);
 - a registered checker id with arguments that validate becomes that checker's `ConstraintSpec`;
 - anything else (`free_text`, an unknown id, arguments that do not validate) becomes a free-text
   constraint carrying the prompt's words, for the coder model to write a checker for.
 
+- an item that restates a rule hit (same id, or overlapping words) is dropped as a duplicate.
+
 When the model fails (no valid JSON after a repair round, the call failed) or none of its items
-survive validation, the rule-based extraction decides instead and the fallback is recorded. Rule
-hits for checker ids the model did not mention are added (the rules are precise on what they know).
+survive validation, the rule-based extraction decides alone and the fallback is recorded.
 Answers are cached by (model, messages, prompt version), so the prompt is read once however many
 responses or epochs ask for it.
 """
@@ -116,11 +119,31 @@ def is_grounded(text: str, prompt: str) -> bool:
     return sum(w in prompt_words for w in words) / len(words) >= GROUNDING_MIN_OVERLAP
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+MIN_STATEMENT_WORDS = 4
+
+
+def whole_statement(text: str, prompt: str) -> str:
+    """`text` widened to the prompt's sentence that contains it, when it is only a few words.
+
+    Small models quote the key word of an instruction ("Primary") instead of the instruction
+    ("Begin your reply with the word 'Primary'."); the coder needs the instruction.
+    """
+    if len(text.split()) >= MIN_STATEMENT_WORDS:
+        return text
+    needle = " ".join(text.lower().split())
+    for sentence in _SENTENCE_END.split(prompt):
+        if needle and needle in " ".join(sentence.lower().split()):
+            return sentence.strip()
+    return text
+
+
 def to_constraint(item: ExtractedItem, prompt: str) -> tuple[ConstraintSpec | None, str | None]:
     """The validated constraint for one item, or None; plus a note on anything changed or dropped."""
     text = item.text.strip()
     if not is_grounded(text, prompt):
         return None, f"dropped {item.type!r}: its text {text[:80]!r} is not in the prompt"
+    text = whole_statement(text, prompt)
     free = ConstraintSpec(id=FREE_TEXT_ID, kwargs={"text": text}, source="llm", text=text)
     if item.type == FREE_TEXT_ID:
         return free, None
@@ -133,26 +156,58 @@ def to_constraint(item: ExtractedItem, prompt: str) -> tuple[ConstraintSpec | No
     return ConstraintSpec(id=item.type, kwargs=kwargs, source="llm", text=text), None
 
 
+def _overlaps(a: str, b: str) -> bool:
+    """Whether two statements share their words: one inside the other, or most longer words shared."""
+    na, nb = " ".join(a.lower().split()), " ".join(b.lower().split())
+    if not na or not nb:
+        return False
+    if na in nb or nb in na:
+        return True
+    wa = {w for w in _WORD.findall(na) if len(w) > 3}
+    wb = {w for w in _WORD.findall(nb) if len(w) > 3}
+    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= GROUNDING_MIN_OVERLAP
+
+
 def _merge(llm: list[ConstraintSpec], rules: list[ConstraintSpec]) -> tuple[list[ConstraintSpec], list[str]]:
-    """The model's constraints (deduplicated), then rule hits for ids the model did not use."""
-    out: list[ConstraintSpec] = []
-    seen: set[str] = set()
+    """The rules' constraints, then the model's additions that no rule hit already states."""
+    out = list(rules)
+    seen = {spec.model_dump_json(include={"id", "kwargs"}) for spec in out}
+    rule_ids = {c.id for c in rules}
+    rule_texts = [c.text for c in rules if c.text]
+    added: list[str] = []
+    duplicates: list[str] = []
     for spec in llm:
         key = spec.model_dump_json(include={"id", "kwargs"})
-        if key not in seen:
-            seen.add(key)
-            out.append(spec)
-    used = {c.id for c in out}
-    added = [c for c in rules if c.id not in used]
-    notes = [f"added from the rules: {', '.join(c.id for c in added)}"] if added else []
-    return out + added, notes
+        if key in seen:
+            continue
+        if spec.id in rule_ids or any(_overlaps(spec.text or "", t) for t in rule_texts):
+            duplicates.append(label_of(spec))
+            continue
+        seen.add(key)
+        out.append(spec)
+        added.append(label_of(spec))
+    notes = [f"added by the model: {', '.join(added)}"] if added else []
+    if duplicates:
+        notes.append(f"already found by the rules: {', '.join(duplicates)}")
+    return out, notes
+
+
+def label_of(spec: ConstraintSpec) -> str:
+    return f"free_text {spec.kwargs.get('text', '')!r}" if spec.id == FREE_TEXT_ID else spec.id
+
+
+def found_list(rules: list[ConstraintSpec]) -> str:
+    """The rule hits as the prompt shows them: the prompt's words, else the id."""
+    return "\n".join(f"- {c.text or c.id}" for c in rules) or "- (none)"
 
 
 async def extract_with_llm(prompt: str, spec: ModelSpec, cache: Cache | None = None) -> Extraction:
     """Read the constraints of `prompt` with the extractor model; the rules on any failure (recorded)."""
     template = load_prompt(PROMPT_NAME)
-    messages = [SystemMessage(content=template.render(checkers=checker_catalogue())), HumanMessage(content=prompt)]
     rules = extract_constraints(prompt)
+    values = {"checkers": checker_catalogue, "found": lambda: found_list(rules)}  # v1 lists the catalogue
+    rendered = template.render(**{k: make() for k, make in values.items() if k in template.variables})
+    messages = [SystemMessage(content=rendered), HumanMessage(content=prompt)]
     try:
         answer = await ainvoke_structured(
             build_chat_model(spec), messages, ExtractionAnswer, cache=cache, prompt_version=template.version
@@ -173,5 +228,7 @@ async def extract_with_llm(prompt: str, spec: ModelSpec, cache: Cache | None = N
         return Extraction(rules, "rules", answer.model_calls, answer.cached, template.version,
                           fallback="no constraint the extractor model listed is stated in the prompt; rules decided",
                           notes=notes)
+    if not kept:  # the model found nothing beyond the rules: that is an answer, not a fallback
+        return Extraction(rules, "llm", answer.model_calls, answer.cached, template.version, notes=notes)
     merged, merge_notes = _merge(kept, rules)
     return Extraction(merged, "llm", answer.model_calls, answer.cached, template.version, notes=notes + merge_notes)

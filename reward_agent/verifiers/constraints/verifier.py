@@ -21,7 +21,8 @@ from . import checkers as _register_checkers  # noqa: F401  (importing registers
 from .checking import check_all
 from .extract import extract_constraints
 from .free_text import FREE_TEXT_ID
-from .generated import cache_for, check_free_text
+from .base import CHECKERS
+from .generated import cache_for, check_free_text, check_typed
 from .llm_extract import Extraction, extract_with_llm
 
 
@@ -87,46 +88,83 @@ def _free_text_of(constraint: ConstraintSpec) -> str:
     return str(constraint.kwargs.get("text") or "").strip() if constraint.id == FREE_TEXT_ID else ""
 
 
-async def _entries(
+def route(constraint: ConstraintSpec, context: RewardContext) -> str:
+    """Which path checks a constraint: 'builtin', 'free_text' (generated from words) or 'typed'
+    (generated from an id: ids without a built-in checker, or every id with `checkers: generated`)."""
+    if _free_text_of(constraint):
+        return "free_text"
+    if constraint.id == FREE_TEXT_ID:  # a malformed free-text constraint: the registry reports it
+        return "builtin"
+    if context.checkers == "generated":
+        return "typed"
+    if constraint.id in CHECKERS:
+        return "builtin"
+    return "builtin" if context.checkers == "builtin" else "typed"
+
+
+async def check_entries(
     constraints: list[ConstraintSpec], responses: list[str], context: RewardContext
 ) -> tuple[list[list[dict[str, Any]]], dict[str, Any], int]:
     """Per response, one evidence entry per constraint; plus generated-checker evidence and calls.
 
     Built-in constraints (and malformed free-text ones, which the registry turns into errors) are
-    checked in process; free-text constraints by generated code in the sandbox.
+    checked in process; free-text constraints and ids routed to the coder by generated code in the
+    sandbox. Every entry says which path checked it (`checked_by`).
     """
-    free = [j for j, c in enumerate(constraints) if _free_text_of(c)]
-    builtin = [j for j in range(len(constraints)) if j not in free]
+    routes = [route(c, context) for c in constraints]
+    free = [j for j, r in enumerate(routes) if r == "free_text"]
+    typed_idx = [j for j, r in enumerate(routes) if r == "typed"]
+    builtin = [j for j, r in enumerate(routes) if r == "builtin"]
     # Checking is CPU-bound (sentence splitting, language detection over N long responses):
     # off the event loop, so a server keeps answering other requests meanwhile.
     checked = await asyncio.to_thread(check_all, [constraints[j] for j in builtin], responses, context.constraint_mode)
-    generated = await check_free_text([_free_text_of(constraints[j]) for j in free], responses, context) if free else None
+    generated, typed = await asyncio.gather(
+        check_free_text([_free_text_of(constraints[j]) for j in free], responses, context) if free else _none(),
+        check_typed({j: constraints[j] for j in typed_idx}, responses, context) if typed_idx else _none(),
+    )
     per_response: list[list[dict[str, Any]]] = []
     for i in range(len(responses)):
         row: dict[int, dict[str, Any]] = {}
         for j, outcome in zip(builtin, checked[i]):
-            row[j] = {"id": constraints[j].id, "followed": outcome.followed,
+            row[j] = {"id": constraints[j].id, "followed": outcome.followed, "checked_by": "builtin",
                       **({"error": outcome.error} if outcome.error else {})}
         for j in free:
             assert generated is not None
             text = _free_text_of(constraints[j])
             sandboxed = generated.outcomes[text][i]
             row[j] = {"id": FREE_TEXT_ID, "text": text, "followed": sandboxed.verdict, "outcome": sandboxed.status,
+                      "checked_by": "generated",
+                      **({"error": sandboxed.message} if sandboxed.verdict is None else {})}
+        for j in typed_idx:
+            assert typed is not None
+            sandboxed = typed.outcomes[j][i]
+            row[j] = {"id": constraints[j].id, "followed": sandboxed.verdict, "outcome": sandboxed.status,
+                      "checked_by": "generated",
                       **({"error": sandboxed.message} if sandboxed.verdict is None else {})}
         per_response.append([row[j] for j in range(len(constraints))])
     extra: dict[str, Any] = {}
+    layers: tuple[str, ...] = ()
     if generated is not None:
         extra["generated_checkers"] = generated.evidence()
-        if generated.layers:
-            extra["sandbox"] = {"layers": list(generated.layers)}
-    return per_response, extra, generated.model_calls if generated else 0
+        layers = generated.layers or layers
+    if typed is not None:
+        extra["generated_typed_checkers"] = typed.evidence()
+        layers = typed.layers or layers
+    if layers:
+        extra["sandbox"] = {"layers": list(layers)}
+    calls = (generated.model_calls if generated else 0) + (typed.model_calls if typed else 0)
+    return per_response, extra, calls
+
+
+async def _none() -> None:
+    return None
 
 
 def _prompt_versions(extraction: Extraction | None, extra: dict[str, Any]) -> dict[str, str]:
     versions = {}
     if extraction is not None and extraction.prompt_version:
         versions["constraint_extract"] = extraction.prompt_version
-    for generated in extra.get("generated_checkers", []):
+    for generated in extra.get("generated_checkers", []) + extra.get("generated_typed_checkers", []):
         if generated.get("prompt_version"):
             versions["checker_code"] = generated["prompt_version"]
     return versions
@@ -141,7 +179,7 @@ async def check_constraints(request: RewardRequest, context: RewardContext) -> S
         return Signal(verifier="constraints", status="skipped", error="no constraints to check",
                       evidence=extraction_evidence, model_calls=extraction_calls)
     # Constraints are resolved once and checked against all N responses.
-    per_response, extra, codegen_calls = await _entries(constraints, request.responses, context)
+    per_response, extra, codegen_calls = await check_entries(constraints, request.responses, context)
     followed = [[entry["followed"] for entry in row] for row in per_response]
     versions = _prompt_versions(extraction, extra)
     return Signal(

@@ -1,0 +1,469 @@
+"""Checkers written by the coder model for a constraint *type*: `check(response, **arguments)`.
+
+A constraint that arrives as an id with arguments (`{"id": "count:keywords_multiple", "kwargs":
+{...}}`) but has no built-in checker, or any IFEval id when `--checkers generated` asks the coder to
+write every checker, is a `TypedTask`: the id, what it means (the registry's description, or the
+words of the prompt that stated it, or only the id), and its parameters. The coder writes one
+parametrised function per task, so a dataset with thousands of rows of one id costs one generation,
+not one per row; each row's arguments are bound when it runs (`bind`).
+
+Generation (`generate_typed_checker`):
+
+1. `candidates` drafts: the first greedy, the others sampled with fixed seeds; each drafted with
+   its own test asserts (`assert check("...", n=3)` / `assert not check(...)`), self-tested in the
+   sandbox and repaired with the failing assert fed back, as for free-text checkers;
+2. agreement voting: every surviving draft runs on every draft's asserts; the draft that agrees
+   with the most asserts wins (ties: the earlier draft). One model's tests check another's code, so
+   a draft whose own tests were too easy loses to one that also passes the others' tests.
+
+Cached like free-text checkers (content-addressed: task identity, model, prompt version, rounds,
+candidates, sandbox policy), dropped ones too; example argument values shown to the model are not
+part of the identity (the first row's values are shown, which only illustrates the parameters).
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from ...cache import Cache
+from ...llm import ModelSpec, build_chat_model
+from ...prompting import load_prompt
+from ...sandbox import ALLOWED_IMPORTS, POLICY_VERSION, Limits, Outcome, SandboxPool, default_pool
+from ...structured import _model_identity
+from ...types import ConstraintSpec
+from .base import CHECKERS
+from .codegen import REPAIR_TEMPERATURE, GeneratedChecker
+from .free_text import FREE_TEXT_ID
+
+CACHE_NAMESPACE = "checker_code.typed"
+PROMPT_NAME = "checker_code_typed"
+REPAIR_PROMPT_NAME = "checker_code_typed_repair"
+_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+# The name the model's function gets inside the bound program (the gate wants `check(response)`).
+TYPED_NAME = "typed_check"
+_PLACEHOLDER = re.compile(r"^\s*<[^<>]*>\s*$")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One argument of a typed task: its name, a type in words, and an example value."""
+
+    name: str
+    kind: str
+    example: Any = None
+
+
+@dataclass(frozen=True)
+class TypedTask:
+    """What the coder must implement for one constraint type."""
+
+    id: str
+    description: str
+    params: tuple[Param, ...]
+    source: str  # "builtin-description" | "prompt-text" | "id-only"
+
+    def identity(self) -> dict[str, Any]:
+        """What the generated function depends on (example values excluded, see the module doc)."""
+        return {"id": self.id, "description": self.description,
+                "params": [[p.name, p.kind] for p in self.params], "source": self.source}
+
+    @property
+    def label(self) -> str:
+        """How evidence names it: the words of a free-text rule, else id(parameters)."""
+        if self.id == FREE_TEXT_ID:
+            return self.description
+        return f"{self.id}({', '.join(p.name for p in self.params)})"
+
+
+def _kind_of(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    if "anyOf" in schema:
+        kinds = [_kind_of(s) for s in schema["anyOf"] if s.get("type") != "null"]
+        return " or ".join(kinds) or "any"
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"list of {_kind_of(schema.get('items', {}))}"
+    return {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}.get(kind, str(kind))
+
+
+def _kind_of_value(value: Any) -> str:
+    return {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "dict"}.get(type(value), "any")
+
+
+def task_for_text(text: str) -> TypedTask:
+    """A free-text constraint as a task without parameters: `check(response)`."""
+    return TypedTask(FREE_TEXT_ID, text.strip(), (), "prompt-text")
+
+
+def task_for(constraint: ConstraintSpec, *, use_builtin_description: bool) -> TypedTask:
+    """The typed task of one constraint: from the registry when the id is built in (and allowed),
+    else from the prompt's words when the constraint carries them, else from the id alone."""
+    kwargs = {k: v for k, v in constraint.kwargs.items() if v is not None}
+    if use_builtin_description and constraint.id in CHECKERS:
+        spec = CHECKERS.get(constraint.id)
+        properties = spec.args.model_json_schema().get("properties", {})
+        params = tuple(Param(name, _kind_of(schema), kwargs.get(name)) for name, schema in properties.items())
+        return TypedTask(constraint.id, spec.description, params, "builtin-description")
+    params = tuple(Param(name, _kind_of_value(value), value) for name, value in sorted(kwargs.items()))
+    if constraint.text:
+        return TypedTask(constraint.id, f"as the prompt states it: {constraint.text.strip()}", params, "prompt-text")
+    return TypedTask(constraint.id, "", params, "id-only")
+
+
+def bind(code: str, arguments: dict[str, Any]) -> str:
+    """A program whose `check(response)` calls the model's function with `arguments` bound.
+
+    The model's top-level `def check(` is renamed to `TYPED_NAME` (the gate requires a one-argument
+    `check`). The arguments travel as a JSON text parsed inside the sandbox, so no value can become
+    code. Unknown to the function -> a TypeError at run time -> an `error` outcome (no evidence).
+    """
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "check":
+            line = lines[node.lineno - 1]
+            lines[node.lineno - 1] = line.replace("def check", f"def {TYPED_NAME}", 1)
+    payload = json.dumps(json.dumps(arguments, ensure_ascii=False, sort_keys=True), ensure_ascii=False)
+    return "\n".join([
+        "import json",
+        *lines,
+        "",
+        f"BOUND_ARGUMENTS = json.loads({payload})",
+        "",
+        "def check(response):",
+        f"    return {TYPED_NAME}(response, **BOUND_ARGUMENTS)",
+        "",
+    ])
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One test assert: the response, the arguments, and whether check should return True."""
+
+    expect: bool
+    response: str
+    arguments: tuple[tuple[str, Any], ...]
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.arguments)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
+def _thawed(value: Any) -> Any:
+    return [_thawed(v) for v in value] if isinstance(value, tuple) else value
+
+
+def _probe_of(node: ast.Assert, params: tuple[str, ...]) -> Probe | None:
+    test, expect = node.test, True
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, expect = test.operand, False
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
+        right = test.comparators[0]
+        if not (isinstance(right, ast.Constant) and isinstance(right.value, bool)):
+            return None
+        test, expect = test.left, expect == right.value
+    if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "check" and test.args):
+        return None
+    try:
+        response = ast.literal_eval(test.args[0])
+        positional = [ast.literal_eval(a) for a in test.args[1:]]
+        named = {k.arg: ast.literal_eval(k.value) for k in test.keywords if k.arg}
+    except ValueError:
+        return None
+    if not isinstance(response, str) or len(positional) > len(params):
+        return None
+    arguments = dict(zip(params, positional)) | named
+    return Probe(expect, response, tuple(sorted((k, _frozen(v)) for k, v in arguments.items())))
+
+
+@dataclass(frozen=True)
+class TypedDraft:
+    code: str
+    probes: tuple[Probe, ...]
+
+
+def parse_typed_answer(raw: str, task: TypedTask) -> TypedDraft | str:
+    """The function and its asserts from a model answer, or the problem to send back."""
+    blocks = [b for b in _BLOCK.findall(raw) if "def check" in b]
+    if not blocks:
+        return "the answer has no ```python code block defining `def check(response, ...)`"
+    try:
+        tree = ast.parse(blocks[0])
+    except SyntaxError as exc:
+        return f"the code does not parse: line {exc.lineno}: {exc.msg}"
+    probes: list[Probe] = []
+    keep: list[ast.stmt] = []
+    # Positional test arguments follow the function's own parameter order (after `response`).
+    function = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"), None)
+    order = tuple(a.arg for a in function.args.args[1:]) if function else tuple(p.name for p in task.params)
+    for node in tree.body:
+        if isinstance(node, ast.Assert):
+            probe = _probe_of(node, order)
+            if probe is not None:
+                probes.append(probe)
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            continue  # a bare call of check: a stray test, not part of the checker
+        keep.append(node)
+    if any(_PLACEHOLDER.match(p.response) for p in probes):
+        return ("the asserts still hold the placeholder text from the instructions: write real example responses "
+                "inside the quotes")
+    expectations = {p.expect for p in probes}
+    if expectations != {True, False}:
+        return ("write at least two assert lines below the function: `assert check(...)` with a response that "
+                "follows the instruction and `assert not check(...)` with one that breaks it")
+    code = ast.unparse(ast.Module(body=keep, type_ignores=[]))
+    return TypedDraft(code + "\n", tuple(dict.fromkeys(probes)))
+
+
+async def run_probes(
+    code: str, probes: tuple[Probe, ...], pool: SandboxPool, limits: Limits
+) -> list[Outcome]:
+    """`code` over every probe, one sandbox process per distinct set of arguments."""
+    groups: dict[tuple, list[int]] = {}
+    for i, probe in enumerate(probes):
+        groups.setdefault(probe.arguments, []).append(i)
+    outcomes: list[Outcome | None] = [None] * len(probes)
+    try:
+        bound = {args: bind(code, {k: _thawed(v) for k, v in args}) for args in groups}
+    except SyntaxError as exc:
+        return [Outcome("rejected", f"the code does not parse: {exc}")] * len(probes)
+    results = await asyncio.gather(*(
+        pool.run(bound[args], [probes[i].response for i in idx], limits) for args, idx in groups.items()
+    ))
+    for (args, idx), result in zip(groups.items(), results):
+        for i, outcome in zip(idx, result.outcomes):
+            outcomes[i] = outcome
+    return [o if o is not None else Outcome("error", "no outcome") for o in outcomes]
+
+
+def _problem(probes: tuple[Probe, ...], outcomes: list[Outcome]) -> str | None:
+    """Why the asserts did not hold (the first two failures), or None when all did."""
+    problems = []
+    for probe, outcome in zip(probes, outcomes):
+        if outcome.status == "rejected":
+            return f"the code was rejected before running: {outcome.message}"
+        if outcome.verdict == probe.expect:
+            continue
+        call = f"check({probe.response[:80]!r}{''.join(f', {k}={_thawed(v)!r}' for k, v in probe.arguments)})"
+        got = outcome.status if outcome.verdict is None else str(outcome.verdict)
+        detail = f" ({outcome.message[:200]})" if outcome.message else ""
+        problems.append(f"{call} should be {probe.expect} but was {got}{detail}")
+    return "; ".join(problems[:2]) or None
+
+
+# The worked example shown in the prompt (a different instruction). A draft that reuses its code or
+# its test responses checks the example's rule, not the task's: it is sent back (`_copied`).
+EXAMPLE_CODE = "def check(response, word, n):\n    return response.lower().count(word.lower()) >= n\n"
+EXAMPLE_PASS = "The cat sat. The cat slept."
+EXAMPLE_FAIL = "The cat sat."
+EXAMPLE = (f"```python\n{EXAMPLE_CODE}\nassert check({EXAMPLE_PASS!r}, word='cat', n=2)\n"
+           f"assert not check({EXAMPLE_FAIL!r}, word='cat', n=2)\n```")
+
+
+def _copied(draft: TypedDraft) -> str | None:
+    norm = lambda s: " ".join(s.split())  # noqa: E731
+    if norm(draft.code) == norm(EXAMPLE_CODE) or {p.response for p in draft.probes} & {EXAMPLE_PASS, EXAMPLE_FAIL}:
+        return "the answer copies the example for a different instruction; write code and tests for this instruction"
+    return None
+
+
+def _signature(task: TypedTask) -> str:
+    return ", ".join(["response", *(p.name for p in task.params)])
+
+
+def _example_call(task: TypedTask) -> str:
+    shown = [f"{p.name}={p.example!r}" for p in task.params if p.example is not None]
+    return ", ".join(shown)
+
+
+def _example_call_hint(task: TypedTask) -> str:
+    call = _example_call(task)
+    return f", passing the arguments by name (for example {call})" if call else ""
+
+
+def render_prompt(task: TypedTask) -> tuple[str, str]:
+    """The first message and the prompt version."""
+    template = load_prompt(PROMPT_NAME)
+    params = "\n".join(
+        f"- {p.name}: {p.kind}" + (f" (for example {p.example!r})" if p.example is not None else "")
+        for p in task.params
+    ) or "- (none)"
+    description = task.description or "(no description: infer it from the name)"
+    name = "a rule stated in words (see below)" if task.id == FREE_TEXT_ID else task.id
+    text = template.render(
+        name=name, description=description, params=params, signature=_signature(task),
+        example=EXAMPLE, example_call_hint=_example_call_hint(task), allowed_imports=", ".join(ALLOWED_IMPORTS),
+    )
+    return text, template.version
+
+
+def cache_key(task: TypedTask, model: BaseChatModel, repair_rounds: int, candidates: int) -> dict[str, Any]:
+    return {
+        "task": task.identity(),
+        "model": _model_identity(model),
+        "prompt_version": load_prompt(PROMPT_NAME).version,
+        "repair_prompt_version": load_prompt(REPAIR_PROMPT_NAME).version,
+        "repair_rounds": repair_rounds,
+        "candidates": candidates,
+        "sampling": {"temperature": REPAIR_TEMPERATURE, "seeds": "candidate*10+round"},
+        "policy": POLICY_VERSION,
+    }
+
+
+@dataclass
+class _Candidate:
+    draft: TypedDraft | None = None
+    attempts: list[str] = field(default_factory=list)
+    calls: int = 0
+    failed_call: str | None = None
+
+
+async def _one_candidate(
+    task: TypedTask, model: BaseChatModel, index: int, repair_rounds: int, pool: SandboxPool, limits: Limits
+) -> _Candidate:
+    """Draft, self-test, repair: one candidate. Candidate 0 starts greedy, the others sampled."""
+    first, _ = render_prompt(task)
+    repair = load_prompt(REPAIR_PROMPT_NAME)
+    history: list[BaseMessage] = [HumanMessage(content=first)]
+    out = _Candidate()
+    for attempt in range(repair_rounds + 1):
+        options = {} if index == 0 and attempt == 0 else {"temperature": REPAIR_TEMPERATURE,
+                                                          "seed": index * 10 + attempt}
+        try:
+            raw = str((await model.ainvoke(history, **options)).text)
+        except Exception as exc:  # transport: no verdict about code, and not cached
+            out.failed_call = f"coder model call failed: {type(exc).__name__}: {exc}"
+            return out
+        out.calls += 1
+        draft = parse_typed_answer(raw, task)
+        copied = None if isinstance(draft, str) else _copied(draft)
+        if isinstance(draft, str) or copied:
+            problem = copied or str(draft)
+        else:
+            problem = _problem(draft.probes, await run_probes(draft.code, draft.probes, pool, limits))
+            if problem is None:
+                out.draft = draft
+                return out
+        out.attempts.append(problem[:500])
+        text = repair.render(problem=problem, signature=_signature(task))
+        history = [*history, AIMessage(content=raw), HumanMessage(content=text)]
+    return out
+
+
+async def _vote(drafts: list[TypedDraft], pool: SandboxPool, limits: Limits) -> tuple[int, list[int], int]:
+    """Index of the draft agreeing with the most asserts of all drafts; every draft's agreement; #asserts."""
+    probes = tuple(dict.fromkeys(p for d in drafts for p in d.probes))
+    runs = await asyncio.gather(*(run_probes(d.code, probes, pool, limits) for d in drafts))
+    agreement = [sum(o.verdict == p.expect for p, o in zip(probes, outcomes)) for outcomes in runs]
+    best = max(range(len(drafts)), key=lambda i: (agreement[i], -i))
+    return best, agreement, len(probes)
+
+
+async def _write_and_vote(
+    task: TypedTask, model: BaseChatModel, repair_rounds: int, candidates: int, pool: SandboxPool, limits: Limits
+) -> GeneratedChecker:
+    version = load_prompt(PROMPT_NAME).version
+    result = GeneratedChecker(constraint=task.label, status="dropped", prompt_version=version)
+    made = await asyncio.gather(*(
+        _one_candidate(task, model, i, repair_rounds, pool, limits) for i in range(candidates)
+    ))
+    result.model_calls = sum(c.calls for c in made)
+    result.attempts = [a for c in made for a in c.attempts]
+    drafts = [c.draft for c in made if c.draft is not None]
+    if not drafts:
+        failed = next((c.failed_call for c in made if c.failed_call), None)
+        if failed and not result.attempts:
+            result.status, result.reason = "unavailable", failed
+            return result
+        last = result.attempts[-1] if result.attempts else failed
+        result.reason = f"no working checker from {candidates} candidate(s), {result.model_calls} call(s); last problem: {last}"
+        return result
+    best, agreement, total = (0, [len(drafts[0].probes)], len(drafts[0].probes)) if len(drafts) == 1 else \
+        await _vote(drafts, pool, limits)
+    chosen = drafts[best]
+    result.status, result.code = "ok", chosen.code
+    result.code_sha256 = hashlib.sha256(chosen.code.encode("utf-8")).hexdigest()
+    result.probes = {"asserts": json.dumps([[p.expect, p.response, p.kwargs()] for p in chosen.probes],
+                                           ensure_ascii=False, default=_thawed)[:2000],
+                     "votes": json.dumps({"agreement": agreement, "asserts": total, "chosen": best})}
+    return result
+
+
+_INFLIGHT: dict[tuple[int, str], asyncio.Future[GeneratedChecker]] = {}
+
+
+async def generate_typed_checker(
+    task: TypedTask,
+    model: BaseChatModel | ModelSpec,
+    *,
+    cache: Cache | None = None,
+    repair_rounds: int = 2,
+    candidates: int = 1,
+    pool: SandboxPool | None = None,
+    limits: Limits | None = None,
+) -> GeneratedChecker:
+    """The parametrised checker of `task`: from the cache (0 model calls) or written, voted, cached."""
+    chat = build_chat_model(model) if isinstance(model, ModelSpec) else model
+    pool = pool or default_pool()
+    limits = limits or Limits(per_response_timeout_s=2.0)
+    key = cache_key(task, chat, repair_rounds, candidates)
+    if cache is not None:
+        stored = cache.get(CACHE_NAMESPACE, key)
+        if isinstance(stored, dict):
+            return GeneratedChecker.from_cache(stored)
+    flight = (id(asyncio.get_running_loop()), Cache.make_key(CACHE_NAMESPACE, key))
+    if flight in _INFLIGHT:  # the same task is being written right now (another row): share it
+        shared = await asyncio.shield(_INFLIGHT[flight])
+        return GeneratedChecker.from_cache(shared.to_cache()) if shared.status != "unavailable" else shared
+    future: asyncio.Future[GeneratedChecker] = asyncio.get_running_loop().create_future()
+    _INFLIGHT[flight] = future
+    try:
+        generated = await _write_and_vote(task, chat, repair_rounds, candidates, pool, limits)
+        if cache is not None and generated.status != "unavailable":
+            cache.put(CACHE_NAMESPACE, key, generated.to_cache())
+        future.set_result(generated)
+        return generated
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()
+        raise
+    finally:
+        _INFLIGHT.pop(flight, None)
+
+
+def evidence_of(checker: GeneratedChecker, task: TypedTask) -> dict[str, Any]:
+    out = checker.evidence()
+    out["task"] = {"id": task.id, "source": task.source, "params": [p.name for p in task.params]}
+    return out
+
+
+__all__ = [
+    "Param",
+    "Probe",
+    "TypedDraft",
+    "TypedTask",
+    "bind",
+    "evidence_of",
+    "generate_typed_checker",
+    "parse_typed_answer",
+    "run_probes",
+    "task_for",
+]

@@ -1,0 +1,150 @@
+"""Generated checkers for constraint ids: parsing asserts with arguments, binding, voting, routing.
+
+The coder is scripted (its answers are the test's input); the sandbox is real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reward_agent.cache import Cache
+from reward_agent.context import RewardContext
+from reward_agent.sandbox import Limits, run_checker
+from reward_agent.types import ConstraintSpec
+from reward_agent.verifiers.constraints import generated as generated_mod
+from reward_agent.verifiers.constraints.typed import (
+    Param,
+    TypedTask,
+    bind,
+    generate_typed_checker,
+    parse_typed_answer,
+    task_for,
+)
+from reward_agent.verifiers.constraints.verifier import check_entries, route
+
+from scripted_model import scripted
+
+LIMITS = Limits(per_response_timeout_s=1.0, startup_s=3.0)
+TASK = TypedTask("count:word_at_least", "the response uses `word` at least `n` times",
+                 (Param("word", "str", "sea"), Param("n", "int", 2)), "id-only")
+GOOD_CODE = "def check(response, word, n):\n    return response.lower().split().count(word.lower()) >= n\n"
+GOOD = (f"```python\n{GOOD_CODE}\nassert check('sea sea sky', word='sea', n=2)\n"
+        "assert not check('sea sky', 'sea', 2)\n```")
+# Passes its own (too easy) tests but is wrong: it ignores n.
+LAZY = ("```python\ndef check(response, word, n):\n    return word in response\n\n"
+        "assert check('the sea', word='sea', n=1)\nassert not check('the sky', word='sea', n=1)\n```")
+
+
+def test_parse_reads_keyword_and_positional_arguments() -> None:
+    draft = parse_typed_answer(GOOD, TASK)
+    assert not isinstance(draft, str)
+    assert [(p.expect, p.response, p.kwargs()) for p in draft.probes] == [
+        (True, "sea sea sky", {"n": 2, "word": "sea"}), (False, "sea sky", {"n": 2, "word": "sea"})]
+    assert "assert" not in draft.code and "def check(response, word, n)" in draft.code
+
+
+@pytest.mark.parametrize("raw", ["no code here", "```python\ndef check(response, word, n):\n    return True\n```",
+                                 "```python\ndef check(response, word, n):\n    return True\nassert check('a', 'b', 1)\n```"])
+def test_parse_asks_for_both_kinds_of_assert(raw: str) -> None:
+    assert isinstance(parse_typed_answer(raw, TASK), str)
+
+
+def test_bound_program_passes_the_gate_and_decides_with_the_arguments() -> None:
+    code = parse_typed_answer(GOOD, TASK).code  # type: ignore[union-attr]
+    twice = asyncio.run(run_checker(bind(code, {"word": "tide", "n": 2}), ["tide and tide", "tide"], LIMITS))
+    assert [o.status for o in twice.outcomes] == ["passed", "failed"]
+    # Arguments are data: a hostile value cannot become code.
+    hostile = asyncio.run(run_checker(bind(code, {"word": "x') or True #", "n": 1}), ["x"], LIMITS))
+    assert hostile.outcomes[0].status == "failed"
+
+
+def test_an_argument_the_function_lacks_is_an_error_not_a_verdict() -> None:
+    code = parse_typed_answer(GOOD, TASK).code  # type: ignore[union-attr]
+    result = asyncio.run(run_checker(bind(code, {"word": "a", "n": 1, "extra": 3}), ["a"], LIMITS))
+    assert result.outcomes[0].status == "error" and result.outcomes[0].verdict is None
+
+
+def test_repair_feeds_the_failing_assert_back() -> None:
+    wrong = ("```python\ndef check(response, word, n):\n    return False\n\n"
+             "assert check('sea sea', word='sea', n=2)\nassert not check('sky', word='sea', n=2)\n```")
+    model = scripted(wrong, GOOD)
+    checker = asyncio.run(generate_typed_checker(TASK, model, repair_rounds=1, limits=LIMITS))
+    assert checker.status == "ok" and checker.model_calls == 2
+    assert "should be True but was False" in model.seen[1][-1].content
+
+
+def test_voting_prefers_the_draft_that_passes_the_other_drafts_tests() -> None:
+    # Candidate 0 is lazy (passes only its own easy tests); candidate 1 is right and its tests
+    # (n=2) expose the lazy one. Voting must pick candidate 1.
+    model = scripted(LAZY, GOOD)
+    checker = asyncio.run(generate_typed_checker(TASK, model, repair_rounds=0, candidates=2, limits=LIMITS))
+    assert checker.status == "ok" and checker.code and "count(" in checker.code
+    assert '"chosen": 1' in (checker.probes or {}).get("votes", "")
+
+
+def test_cached_per_task_not_per_row(tmp_path) -> None:
+    cache = Cache(tmp_path / "c.sqlite3")
+    first = asyncio.run(generate_typed_checker(TASK, scripted(GOOD), cache=cache, limits=LIMITS))
+    other_example = TypedTask(TASK.id, TASK.description, (Param("word", "str", "tide"), Param("n", "int", 5)), TASK.source)
+    again = asyncio.run(generate_typed_checker(other_example, scripted(), cache=cache, limits=LIMITS))
+    assert first.model_calls == 1 and again.cached and again.model_calls == 0 and again.code == first.code
+
+
+def test_task_for_builtin_uses_the_registry_description_and_all_parameters() -> None:
+    task = task_for(ConstraintSpec(id="length_constraints:number_words",
+                                   kwargs={"relation": "less than", "num_words": 30}), use_builtin_description=True)
+    assert task.source == "builtin-description" and task.description
+    assert sorted(p.name for p in task.params) == ["num_words", "relation"]
+    unknown = task_for(ConstraintSpec(id="count:keywords_multiple", kwargs={"keyword1": "tide", "frequency1": 2}),
+                       use_builtin_description=True)
+    assert unknown.source == "id-only" and [p.name for p in unknown.params] == ["frequency1", "keyword1"]
+
+
+def test_routing() -> None:
+    auto, builtin, gen = (RewardContext(checkers=m) for m in ("auto", "builtin", "generated"))
+    known = ConstraintSpec(id="punctuation:no_comma")
+    unknown = ConstraintSpec(id="count:keywords_multiple", kwargs={"keyword1": "a"})
+    free = ConstraintSpec(id="free_text", kwargs={"text": "use three question marks"})
+    assert [route(c, auto) for c in (known, unknown, free)] == ["builtin", "typed", "free_text"]
+    assert [route(c, builtin) for c in (known, unknown, free)] == ["builtin", "builtin", "free_text"]
+    assert [route(c, gen) for c in (known, unknown, free)] == ["typed", "typed", "free_text"]
+
+
+def test_unknown_id_without_a_coder_is_no_evidence_never_a_verdict() -> None:
+    unknown = ConstraintSpec(id="count:keywords_multiple", kwargs={"keyword1": "tide", "frequency1": 2})
+    entries, _, calls = asyncio.run(check_entries([unknown], ["tide tide", "nothing"], RewardContext()))
+    assert calls == 0
+    for row in entries:
+        assert row[0]["followed"] is None and row[0]["checked_by"] == "generated"
+        assert "coder" in row[0]["error"]
+
+
+def test_unknown_id_with_a_coder_is_checked_by_generated_code(monkeypatch, tmp_path) -> None:
+    model = scripted(GOOD)
+    monkeypatch.setattr("reward_agent.verifiers.constraints.typed.build_chat_model", lambda spec: model)
+    context = RewardContext(models={"coder": {"provider": "embedded"}}, cache_path=str(tmp_path / "c.sqlite3"))
+    spec = ConstraintSpec(id="count:word_at_least", kwargs={"word": "tide", "n": 2})
+    entries, extra, calls = asyncio.run(check_entries([spec], ["tide and tide", "one tide"], context))
+    assert [row[0]["followed"] for row in entries] == [True, False] and calls == 1
+    assert extra["generated_typed_checkers"][0]["status"] == "ok"
+    assert all(row[0]["checked_by"] == "generated" for row in entries)
+    assert generated_mod  # the module under test was imported (monkeypatch target exists)
+
+
+def test_copied_placeholders_are_sent_back() -> None:
+    raw = ("```python\ndef check(response, word, n):\n    return True\n\n"
+           "assert check('<a response that follows>', word='a', n=1)\n"
+           "assert not check('<a response that breaks it>', word='a', n=1)\n```")
+    problem = parse_typed_answer(raw, TASK)
+    assert isinstance(problem, str) and "placeholder" in problem
+
+
+def test_a_copy_of_the_prompts_example_is_sent_back() -> None:
+    from reward_agent.verifiers.constraints.typed import EXAMPLE, render_prompt
+
+    assert EXAMPLE in render_prompt(TASK)[0]
+    model = scripted(EXAMPLE, GOOD)
+    checker = asyncio.run(generate_typed_checker(TASK, model, repair_rounds=1, limits=LIMITS))
+    assert checker.status == "ok" and checker.model_calls == 2 and "copies the example" in checker.attempts[0]
