@@ -15,6 +15,11 @@ The payload most programs deliver once they reach `os` (or its `write`): a well-
 for response 1 on every descriptor the host might read, and a well-formed report on every other
 descriptor (the per-response report pipe is one of them).
 
+`needs_gate=True` marks a checker that takes over its *own* process's reporting from module
+level (a traceback walk to the runner's globals, which attribute syntax reaches without `getattr`):
+with the gate off it decides its own verdicts, like the one above. Its twin that does the same
+during response "a" to decide response "b" is stopped by the process layer alone.
+
 `process_layer=None` marks the one attack that only the language layers can stop: with real
 builtins a check process may write a well-formed report of its own and exit at once. That is the
 checker choosing its *own* response's verdict, which any checker can do by returning True; it
@@ -78,6 +83,7 @@ class Forgery:
     responses: tuple[str, ...]
     process_layer: tuple[frozenset[str], ...] | None
     honest_override: tuple[frozenset[str], ...] | None = None
+    needs_gate: bool = False  # only the gate stops it: the runtime cannot refuse `e.__traceback__` syntax
 
     @property
     def honest(self) -> tuple[frozenset[str], ...]:
@@ -189,6 +195,7 @@ import gc
 def check(response):
     if response == 'b':
         raise ValueError('honest error')
+    gc.unfreeze()  # the supervisor froze its objects out of the collector's lists; bring them back
     for obj in gc.get_objects():
         if isinstance(obj, dict) and '_emit' in obj and 'os' in obj:
             spray(obj['os'].write)
@@ -315,4 +322,38 @@ def check(response):
     seen.append(response)
     return len(seen) == 1
 ''', ("a", "b", "c"), exact("passed", "passed", "passed")),
+    Forgery("patch_the_reporter_for_the_next_response", """
+def take_over():
+    try:
+        1 / 0
+    except ZeroDivisionError as e:
+        f = e.__traceback__.tb_frame
+    while f is not None:
+        if '_judge' in f.f_globals:
+            f.f_globals['_judge'] = lambda check, response: ('passed', None)
+            return True
+        f = f.f_back
+    return False
+def check(response):
+    if response == 'b':
+        raise ValueError('honest error')
+    take_over()  # too late for this response; a reused process would report 'b' passed
+    return False
+""", ("a", "b"), exact("failed", "error")),
+    Forgery("patch_the_reporter_from_module_level", """
+def take_over():
+    try:
+        1 / 0
+    except ZeroDivisionError as e:
+        f = e.__traceback__.tb_frame
+    while f is not None:
+        if '_judge' in f.f_globals:
+            f.f_globals['_judge'] = lambda check, response: ('passed', None)
+            return True
+        f = f.f_back
+    return False
+take_over()
+def check(response):
+    raise ValueError('honest error')
+""", ("a",), None, (ERROR,), needs_gate=True),
 ]

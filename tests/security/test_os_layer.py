@@ -42,17 +42,19 @@ def test_contained_by_the_operating_system_alone(hostile, host: Host, full_isola
 def test_resource_attacks_end_the_way_they_should(host: Host, full_isolation) -> None:
     by_name = {h.name: h for h in HOSTILE}
     expected = {
-        "infinite_loop": "timeout",
-        "signal_ignore_then_loop": "timeout",
-        "memory_bomb": "error",
-        "fork_bomb": "error",
-        "huge_output_fd": "timeout",  # a check process's fd 1 is /dev/null: it writes until its deadline
-        "recursion_bomb": "error",
+        "infinite_loop": {"timeout"},
+        "signal_ignore_then_loop": {"timeout"},
+        # MemoryError at the address-space limit; on a loaded machine filling it can outlast the
+        # deadline first. Either way no verdict.
+        "memory_bomb": {"error", "timeout"},
+        "fork_bomb": {"error"},
+        "huge_output_fd": {"timeout"},  # a check process's fd 1 is /dev/null: it writes until its deadline
+        "recursion_bomb": {"error"},
     }
-    for name, status in expected.items():
+    for name, statuses in expected.items():
         result = run(execute_batch(by_name[name].code, [host.response], limits=FAST,
                                    _unsafe_skip_gate=True, _unsafe_full_builtins=True))
-        assert result.outcomes[0].status == status, (name, result.outcomes[0], result.exit)
+        assert result.outcomes[0].status in statuses, (name, result.outcomes[0], result.exit)
     host.assert_untouched()
 
 

@@ -21,6 +21,7 @@ from .conftest import FAST, Host, run
 from .forgery import FORGERIES, Forgery
 
 ALL = [pytest.param(f, id=f.name) for f in FORGERIES]
+WITHOUT_GATE = [pytest.param(f, id=f.name) for f in FORGERIES if not f.needs_gate]
 PROCESS_LAYER = [pytest.param(f, id=f.name) for f in FORGERIES if f.process_layer is not None]
 
 
@@ -41,7 +42,7 @@ def test_all_layers_give_honest_verdicts(forgery: Forgery, host: Host) -> None:
     host.assert_untouched()
 
 
-@pytest.mark.parametrize("forgery", ALL)
+@pytest.mark.parametrize("forgery", WITHOUT_GATE)
 def test_runtime_and_process_layers_give_honest_verdicts(forgery: Forgery, host: Host) -> None:
     result = run(execute_batch(forgery.code, list(forgery.responses), limits=FAST, _unsafe_skip_gate=True))
     assert "restricted_builtins" in result.layers and "per_response_process" in result.layers
@@ -57,6 +58,16 @@ def test_the_process_layer_alone_gives_exact_verdicts(forgery: Forgery, host: Ho
     assert forgery.process_layer is not None
     _assert_honest(forgery, _statuses(result), forgery.process_layer)
     host.assert_untouched()
+
+
+def test_a_checker_that_escapes_the_runtime_decides_only_its_own_verdicts() -> None:
+    # The limit of the layers below the gate, stated as a test: module-level code that reaches
+    # the runner's globals (attribute syntax, which the runtime cannot refuse) decides its own
+    # process's verdict, as `return True` would. Its twin that tries to decide the *next*
+    # response's verdict from this one is stopped by the process layer (see FORGERIES).
+    (own,) = [f for f in FORGERIES if f.name == "patch_the_reporter_from_module_level"]
+    assert _statuses(run(run_checker(own.code, ["a"], FAST))) == ["rejected"]
+    assert _statuses(run(execute_batch(own.code, ["a"], limits=FAST, _unsafe_skip_gate=True))) == ["passed"]
 
 
 def test_the_issue_12_reproduction_gives_an_error_for_b() -> None:
