@@ -63,7 +63,10 @@ BASE_LAYERS = (
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one sandbox run. Wall clock = startup_s + per_response_timeout_s * items."""
+    """Resource limits of one sandbox run. Wall clock = startup_s + per_response_timeout_s * items.
+
+    `per_response_timeout_s` is the deadline of one response's check process: defining the checker
+    and calling `check` once. The supervisor kills the process at the deadline (a timeout)."""
 
     per_response_timeout_s: float = 2.0
     startup_s: float = 10.0
@@ -71,7 +74,7 @@ class Limits:
     memory_mb: int = 512
     file_size_kb: int = 1024
     open_files: int = 64
-    nproc: int = 64  # while starting; the runner lowers it to 0 before any untrusted code runs
+    nproc: int = 64  # the supervisor's (it forks check processes); every check process gets 0
     output_bytes: int = 4 * 1024 * 1024
     scratch_kb: int = 16 * 1024
 

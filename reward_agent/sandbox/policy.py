@@ -32,7 +32,7 @@ ALLOWED_IMPORTS: tuple[str, ...] = (
 
 # Builtins a checker gets. Everything else (open, exec, eval, compile, __import__, globals, locals,
 # vars, dir, type, object, super, getattr/setattr/delattr, input, breakpoint, memoryview, help, ...)
-# is absent; `getattr`/`hasattr` are replaced by versions that refuse names starting with "_".
+# is absent; `getattr`/`hasattr` are replaced by versions that answer only the attribute allow-list.
 SAFE_BUILTINS: tuple[str, ...] = (
     "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "dict", "divmod",
     "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "id", "int", "isinstance",

@@ -2,9 +2,11 @@
 
 `execute_batch` is the single place a sandbox process is started. It gates the code (unless a
 security test turns the gate off to prove the process layer on its own), starts the runner under
-the machine's isolation (`isolation.py`), feeds it the batch as JSON, reads its JSON lines under an
-output cap and a wall-clock limit, kills the whole process group afterwards, and turns everything
-into one typed `Outcome` per response. It never raises for anything the untrusted code does.
+the machine's isolation (`isolation.py`), feeds it the batch as ASCII-escaped JSON (with the
+attribute allow-list for this program), reads its JSON lines under an output cap and a wall-clock
+limit, kills the whole process group afterwards, and turns everything into one typed `Outcome` per
+response. The lines come from the runner's supervisor alone (check processes cannot reach the
+host's pipe; see `runner.py`). It never raises for anything the untrusted code does.
 """
 
 from __future__ import annotations

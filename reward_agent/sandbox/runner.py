@@ -485,12 +485,21 @@ def _read_report(data):
 
 def _run_one(checker, response, timeout_s):
     """(kind, status, message) for one response, kind being 'result' or 'define_error'."""
-    read_fd, write_fd = os.pipe()
     try:
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_fd)
-            _check_process(checker, response, write_fd)  # never returns
+        read_fd, write_fd = os.pipe()
+    except OSError as exc:
+        return "result", "error", "the check process could not start: %s" % exc
+    try:
+        try:
+            pid = os.fork()
+        except OSError as exc:  # EAGAIN under RLIMIT_NPROC, ENOMEM: no verdict, and the batch goes on
+            return "result", "error", "the check process could not start: %s" % exc
+        if pid == 0:  # the check process: it must never return into the supervisor's code
+            try:
+                os.close(read_fd)
+                _check_process(checker, response, write_fd)
+            finally:
+                os._exit(70)
         os.close(write_fd)
         write_fd = None
         data, status, over_cap = _watch(pid, read_fd, timeout_s)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from reward_agent.sandbox import Limits, detect_isolation, execute_batch
+from reward_agent.sandbox import Limits, detect_isolation, execute_batch, run_checker
 from reward_agent.sandbox.isolation import BASE_LAYERS
 
 FAST = Limits(per_response_timeout_s=1.0, startup_s=3.0)
@@ -106,7 +106,7 @@ def test_a_lone_surrogate_travels_to_the_check_and_back() -> None:
     # The request is ASCII-escaped JSON: "\ud800" reaches the check as itself; a message that
     # echoes it comes back escaped, so that it encodes as UTF-8 wherever it goes next.
     code = "def check(r):\n    if r == 'boom':\n        raise ValueError(chr(0xD800))\n    return r == chr(0xD800)\n"
-    result = run(code, ["\ud800", "x\udfff", "boom"])
+    result = asyncio.run(run_checker(code, ["\ud800", "x\udfff", "boom"], FAST))  # the public entry point
     assert [o.status for o in result.outcomes] == ["passed", "failed", "error"]
     assert "\\ud800" in (result.outcomes[2].message or "")
     (result.outcomes[2].message or "").encode("utf-8")
