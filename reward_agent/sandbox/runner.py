@@ -310,7 +310,8 @@ class _Checker:
         self.nproc = nproc
         self.libc = libc
         self.devnull = os.open(os.devnull, os.O_RDWR)
-        self.max_fd = max(resource.getrlimit(resource.RLIMIT_NOFILE)[1], 256)
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # RLIM_INFINITY reads as -1
+        self.max_fd = hard if 0 < hard <= 65536 else 65536
         self.supervisor = os.getpid()
 
 
@@ -346,7 +347,6 @@ def _write_all(fd, data):
 
 def _enter_check_process(checker, report_fd):
     """Cut the check process off from everything but its own report pipe."""
-    gc.disable()  # a short-lived process: its garbage goes with it (RLIMIT_AS bounds the rest)
     if checker.libc is not None:
         checker.libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != checker.supervisor:
