@@ -16,6 +16,9 @@ Applied where the machine allows it (probed once per process by really starting 
 - `uid_drop`: when the host runs as root, the child runs as a fresh, otherwise unused uid, so it
   can neither write the host's files nor signal its processes; leftovers of that uid are swept;
 - `user_namespace` + `net_namespace`: `unshare -r -n`, so the child has no network at all;
+- `ipc_namespace`: `unshare -i`, so System V shared memory, semaphores and message queues (and
+  POSIX message queues) created inside live in a namespace that dies with the run, and the
+  host's are out of reach;
 - `mount_namespace`: `unshare -m`, inside which the runner makes every mount read-only, mounts
   fresh size-limited tmpfs over /tmp and /dev/shm, hides every top-level directory but the
   interpreter's (/etc, /home, /root, /var, the repository, ...) and /proc and /sys under empty
@@ -42,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .gate import runtime_attribute_names
 from .policy import ALLOWED_IMPORTS, SAFE_BUILTINS
 
 RUNNER_PATH = Path(__file__).with_name("runner.py")
@@ -59,7 +63,10 @@ BASE_LAYERS = (
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one sandbox run. Wall clock = startup_s + per_response_timeout_s * items."""
+    """Resource limits of one sandbox run. Wall clock = startup_s + per_response_timeout_s * items.
+
+    `per_response_timeout_s` is the deadline of one response's check process: defining the checker
+    and calling `check` once. The supervisor kills the process at the deadline (a timeout)."""
 
     per_response_timeout_s: float = 2.0
     startup_s: float = 10.0
@@ -67,7 +74,7 @@ class Limits:
     memory_mb: int = 512
     file_size_kb: int = 1024
     open_files: int = 64
-    nproc: int = 64  # while starting; the runner lowers it to 0 before any untrusted code runs
+    nproc: int = 64  # the supervisor's (it forks check processes); every check process gets 0
     output_bytes: int = 4 * 1024 * 1024
     scratch_kb: int = 16 * 1024
 
@@ -159,8 +166,13 @@ def runner_request(
     *,
     restrict_builtins: bool = True,
     allow_fork: bool = False,
+    allowed_attributes: list[str] | None = None,
 ) -> bytes:
-    """The JSON the runner reads on stdin."""
+    """The JSON the runner reads on stdin.
+
+    ASCII-escaped, so that any Python string travels, lone surrogates ("\\ud800") included: the
+    runner's JSON reader gives the checker back exactly the string the caller passed.
+    """
     return json.dumps(
         {
             "code": code,
@@ -168,12 +180,13 @@ def runner_request(
             "per_response_timeout_s": limits.per_response_timeout_s,
             "allowed_imports": list(ALLOWED_IMPORTS),
             "safe_builtins": list(SAFE_BUILTINS),
+            "allowed_attributes": allowed_attributes,
             "restrict_builtins": restrict_builtins,
             "filesystem": filesystem_request(isolation, limits),
             "nproc": limits.nproc if allow_fork else 0,
         },
-        ensure_ascii=False,
-    ).encode("utf-8")
+        ensure_ascii=True,
+    ).encode("ascii")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -191,6 +204,9 @@ def _interpreters() -> list[str]:
     return found
 
 
+_PROBE_CODE = "def check(response):\n    return response == 'ok'\n"
+
+
 def _probe(isolation: Isolation) -> tuple[bool, list[str], str]:
     """Start the runner once under `isolation` on a trivial checker; (works?, applied, problem)."""
     limits = Limits(per_response_timeout_s=5.0, startup_s=20.0)
@@ -199,8 +215,8 @@ def _probe(isolation: Isolation) -> tuple[bool, list[str], str]:
     try:
         proc = subprocess.run(
             isolation.command(),
-            input=runner_request("def check(response):\n    return response == 'ok'\n", ["ok", "no"],
-                                 isolation, limits),
+            input=runner_request(_PROBE_CODE, ["ok", "no"], isolation, limits,
+                                 allowed_attributes=runtime_attribute_names(_PROBE_CODE)),
             capture_output=True, cwd=workdir, env={}, start_new_session=True,
             preexec_fn=make_preexec(limits, 2), timeout=limits.wall_s(2),
             user=uid, group=uid, extra_groups=[] if uid is not None else None,
@@ -225,11 +241,12 @@ def _candidates() -> list[Isolation]:
     for interpreter in _interpreters():
         for drop in ([True, False] if root else [False]):
             if unshare:
-                out.append(Isolation(interpreter, (unshare, "-r", "-n", "-m"), drop, True))
-                out.append(Isolation(interpreter, (unshare, "-r", "-n"), drop, False))
+                for ipc in (("-i",), ()):  # with an IPC namespace first, without where it fails
+                    out.append(Isolation(interpreter, (unshare, "-r", "-n", "-m", *ipc), drop, True))
+                    out.append(Isolation(interpreter, (unshare, "-r", "-n", *ipc), drop, False))
             out.append(Isolation(interpreter, (), drop, False))
     # Prefer a dropped uid with any interpreter over the host's own interpreter without it.
-    return sorted(out, key=lambda i: (not i.drop_uid, not i.isolate_fs, not i.unshare))
+    return sorted(out, key=lambda i: (not i.drop_uid, not i.isolate_fs, not i.unshare, "-i" not in i.unshare))
 
 
 def _layers(isolation: Isolation) -> tuple[str, ...]:
@@ -240,6 +257,8 @@ def _layers(isolation: Isolation) -> tuple[str, ...]:
         layers += ["user_namespace", "net_namespace"]
         if isolation.isolate_fs:
             layers.append("mount_namespace")
+        if "-i" in isolation.unshare:
+            layers.append("ipc_namespace")
     if os.geteuid() != 0 or isolation.drop_uid or isolation.unshare:
         layers.append("nproc_enforced")
     return tuple(layers)

@@ -2,8 +2,17 @@
 
 The static gate (`gate.py`) reads these lists to reject programs before they run; the host sends
 the same lists to the child runner (`runner.py`), which enforces them again at run time with
-restricted builtins and a restricted `__import__` (defense in depth: either layer alone stops the
-programs in `tests/security/`).
+restricted builtins, a restricted `__import__` and a `getattr` that only answers allowed names
+(defense in depth: either layer alone stops the programs in `tests/security/`).
+
+Attribute names are an allow-list: a checker may use the public attributes of the types and
+modules it can reach legitimately (`gate.known_attribute_names()`, found by walking them) and the
+attributes its own code defines. `DENIED_ATTRIBUTES` and `DENIED_ATTRIBUTE_PREFIXES` are a floor
+under that list: names that lead to frames, code objects, tracebacks or globals are refused even
+if a program defines them itself (`self.f_back = ...` does not make `frame.f_back` legal).
+
+`ALLOWED_IMPORTS` is the one list of importable modules: adding a vetted helper module for checkers
+is one line here (the gate, the runner and the cache key all follow it).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ ALLOWED_IMPORTS: tuple[str, ...] = (
 
 # Builtins a checker gets. Everything else (open, exec, eval, compile, __import__, globals, locals,
 # vars, dir, type, object, super, getattr/setattr/delattr, input, breakpoint, memoryview, help, ...)
-# is absent; `getattr`/`hasattr` are replaced by versions that refuse names starting with "_".
+# is absent; `getattr`/`hasattr` are replaced by versions that answer only the attribute allow-list.
 SAFE_BUILTINS: tuple[str, ...] = (
     "abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "dict", "divmod",
     "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "id", "int", "isinstance",
@@ -47,22 +56,43 @@ FORBIDDEN_NAMES: frozenset[str] = frozenset(
     }
 )
 
-# Attributes that lead from an ordinary object to frames, code, globals or the import machinery.
-# Any attribute starting with "_" is refused as well.
-FORBIDDEN_ATTRIBUTES: frozenset[str] = frozenset(
+# Attributes that lead from an ordinary object to frames, code, globals or the import machinery, or
+# that look attributes up by a string at run time. Refused whatever the allow-list says.
+DENIED_ATTRIBUTES: frozenset[str] = frozenset(
     {
         "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "gi_suspended",
         "cr_frame", "cr_code", "cr_await", "cr_origin", "cr_running",
         "ag_frame", "ag_code", "ag_await", "ag_running",
         "f_globals", "f_locals", "f_builtins", "f_back", "f_code", "f_trace", "f_lasti",
         "tb_frame", "tb_next", "tb_lasti", "func_globals", "func_code", "mro",
-        "format_map", "get_field", "Formatter", "attrgetter", "methodcaller",
+        "format_map", "get_field", "Formatter", "attrgetter", "methodcaller", "vformat",
+        "cell_contents", "update_wrapper", "wraps", "WRAPPER_ASSIGNMENTS", "WRAPPER_UPDATES",
+        "register", "dispatch", "registry",
     }
 )
+# Prefixes of frame (f_), traceback (tb_), generator (gi_), coroutine (cr_), async generator (ag_),
+# code (co_) and old-style function (func_, im_) attributes, and of every private or dunder name.
+DENIED_ATTRIBUTE_PREFIXES: tuple[str, ...] = ("_", "f_", "tb_", "gi_", "cr_", "ag_", "co_", "func_", "im_")
+# Kept for readers of the previous name.
+FORBIDDEN_ATTRIBUTES = DENIED_ATTRIBUTES
+
+# Instance attributes set in __init__ (so not visible on the class) of objects a checker meets:
+# json.JSONDecodeError and re.error.
+EXTRA_ATTRIBUTES: frozenset[str] = frozenset({"msg", "doc", "pos", "lineno", "colno", "pattern"})
+
+# Builtins that may only be called directly with a constant attribute name: never aliased
+# (`GA = getattr`), passed along (`map(getattr, ...)`) or called with a computed name.
+DIRECT_CALL_ONLY: frozenset[str] = frozenset({"getattr", "hasattr"})
+
+
+def attribute_denied(name: str) -> bool:
+    """Whether `name` is refused whatever the program defines (the floor under the allow-list)."""
+    return name in DENIED_ATTRIBUTES or name.startswith(DENIED_ATTRIBUTE_PREFIXES)
+
 
 # Dunder names a checker may read: `if __name__ == "__main__":` blocks are common in model code
 # (the runner sets __name__ to "__sandbox__", so such a block never runs).
 ALLOWED_DUNDER_NAMES: frozenset[str] = frozenset({"__name__"})
 
 # Bump when any list above changes: generated code is cached per policy version.
-POLICY_VERSION = "sandbox-policy.v1"
+POLICY_VERSION = "sandbox-policy.v2"

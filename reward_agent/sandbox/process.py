@@ -2,9 +2,11 @@
 
 `execute_batch` is the single place a sandbox process is started. It gates the code (unless a
 security test turns the gate off to prove the process layer on its own), starts the runner under
-the machine's isolation (`isolation.py`), feeds it the batch as JSON, reads its JSON lines under an
-output cap and a wall-clock limit, kills the whole process group afterwards, and turns everything
-into one typed `Outcome` per response. It never raises for anything the untrusted code does.
+the machine's isolation (`isolation.py`), feeds it the batch as ASCII-escaped JSON (with the
+attribute allow-list for this program), reads its JSON lines under an output cap and a wall-clock
+limit, kills the whole process group afterwards, and turns everything into one typed `Outcome` per
+response. The lines come from the runner's supervisor alone (check processes cannot reach the
+host's pipe; see `runner.py`). It never raises for anything the untrusted code does.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .gate import inspect_source
+from .gate import inspect_source, runtime_attribute_names
 from .isolation import Isolation, Limits, detect_isolation, make_preexec, make_workdir, runner_request
 from .outcomes import BatchResult, Outcome, rejected_batch
 
@@ -131,15 +133,21 @@ def _parse(capture: _Capture, n: int) -> tuple[list[Outcome | None], dict, str |
         if kind == "ready" and not ready:
             ready = line
         elif kind == "define_error" and define_error is None:
-            define_error = str(line.get("message", ""))[:500]
+            define_error = clean_text(str(line.get("message", ""))[:500])
         elif kind == "fatal" and fatal is None:
-            fatal = str(line.get("message", ""))[:500]
+            fatal = clean_text(str(line.get("message", ""))[:500])
         elif kind == "result":
             index, status = line.get("i"), line.get("status")
             if type(index) is int and 0 <= index < n and status in _RUNNER_STATUSES and outcomes[index] is None:
                 message = line.get("message")
-                outcomes[index] = Outcome(status, str(message)[:500] if message else None)
+                outcomes[index] = Outcome(status, clean_text(str(message)[:500]) if message else None)
     return outcomes, ready, define_error, fatal
+
+
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (a checker may echo the response it was given) escaped, so that a
+    message always encodes as UTF-8 wherever it goes next (JSON bodies, logs, files)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _fill(
@@ -207,7 +215,7 @@ async def execute_batch(
 
         assert proc.stdin and proc.stdout and proc.stderr
         request = runner_request(code, responses, isolation, limits, restrict_builtins=not _unsafe_full_builtins,
-                                 allow_fork=_unsafe_allow_fork)
+                                 allow_fork=_unsafe_allow_fork, allowed_attributes=runtime_attribute_names(code))
         try:
             async with asyncio.timeout(wall_s):
                 await asyncio.gather(

@@ -5,34 +5,77 @@ This file is never imported by the host. Its source is handed to a fresh interpr
 process confinement built by `isolation.py`. It uses the standard library only and stays
 compatible with the Python 3 that may run it (the host may pick another interpreter than its own).
 
+Why a verdict cannot be forged (the design, and why this one)
+--------------------------------------------------------------
+The process the host starts is a *supervisor*: it never executes a line of the checker. For each
+response it forks a fresh *check process* that defines the checker, calls `check` once, reports on
+a pipe made for that response alone, and exits. Only the supervisor writes the protocol to the
+host (stdout), and it decides each outcome from what it observes itself:
+
+- before the checker runs, the check process points fds 0-2 at /dev/null and closes every other
+  descriptor but its own report pipe, so no code in it, however it escapes the restricted builtins
+  (frames, tracebacks, `gc`, closures, ctypes, ...), can write to the host's channel or to another
+  response's pipe: the forgery of issue 12 (walk frames up to the runner's `os`, write a result
+  line for another response to fd 1) writes into /dev/null;
+- the deadline is the supervisor's clock, not a signal inside the check process: at the deadline
+  the process is SIGKILLed and the outcome is `timeout`, whatever it would have returned
+  (`finally: return True`, `finally: continue`, ignored or re-armed signals, threads all die);
+- a verdict counts only if the process exited with status 0 before its deadline and its report is
+  exactly what the trusted wrapper writes ("defined", then one JSON outcome); anything else (two
+  reports, garbage, a flood, another exit code, a signal) is an `error`, never a verdict;
+- state does not cross responses: every check process starts from the supervisor's clean image, so
+  a checker cannot make one response's verdict depend on another response;
+- the supervisor holds no capability and is not dumpable, so a check process (same uid) can neither
+  ptrace it nor open its descriptors through /proc. It can kill it, which only turns the remaining
+  responses into errors; check processes die with it (PR_SET_PDEATHSIG).
+
+Designs weighed and not taken: a per-run nonce or HMAC key would live in the memory of the process
+that runs the checker, and an escaped checker can read its own memory (gc, frames, ctypes); one
+more pattern on a deny-list of frame attributes is one missed alias away from the same escape.
+With one process per response and the channel out of reach, even a checker that escaped every
+language-level restriction can at most choose its *own* response's verdict, which any checker can
+do by returning True. It cannot touch another response's outcome, turn its own exception or
+timeout into a verdict after the fact, or outlive its deadline. The static gate, the restricted
+builtins and the attribute allow-list in `getattr` still stand in front (defense in depth).
+
+Cost: one fork per response. The supervisor preloads the allowed modules, builds the import
+proxies, compiles the code once and freezes its objects out of the garbage collector, so a check
+process costs one fork plus the checker's own work: about 3.5 ms of CPU on the 2-core dev VM, where
+a bare fork+exit of the supervisor alone costs about 1.3 ms (`benchmarks/bench_sandbox.py`).
+
 Protocol: one JSON object on stdin
 
     {"code": str, "responses": [str, ...], "per_response_timeout_s": float,
-     "allowed_imports": [...], "safe_builtins": [...], "restrict_builtins": bool,
-     "filesystem": {"isolate": bool, "scratch": [...], "mask": [...]}, "nproc": int}
+     "allowed_imports": [...], "safe_builtins": [...], "allowed_attributes": [...],
+     "restrict_builtins": bool, "filesystem": {"isolate": bool, "scratch": [...], "mask": [...]},
+     "nproc": int}
 
-and JSON lines on stdout, written as they happen (so a batch killed at its wall-clock limit keeps
-the verdicts it already reached):
+and JSON lines on stdout, written by the supervisor as they happen (so a batch killed at its
+wall-clock limit keeps the verdicts it already reached):
 
     {"kind": "ready", "applied": [...], "problems": [...], "python": "3.11.2"}
     {"kind": "defined"}                        or  {"kind": "define_error", "message": ...}
     {"kind": "result", "i": 0, "status": "passed" | "failed" | "error" | "timeout", "message": ...}
     {"kind": "done"}
 
-Setup order: read the request; confine the filesystem (private mount namespace: every mount
-read-only, fresh size-limited tmpfs scratch directories, masked home directories) and drop every
-capability; import the allowed modules; forbid new processes (RLIMIT_NPROC 0); then, with
-restricted builtins and a restricted importer, define and call `check` once per response under a
-per-response timer. The untrusted code runs in its own globals; it never sees this module's names
-except by escaping the restricted builtins, which the static gate and the operating-system layers
-are there for.
+The per-response timeout covers defining the checker and calling it in the check process.
+
+Setup order (supervisor): read the request; confine the filesystem (private mount namespace: every
+mount read-only, fresh size-limited tmpfs scratch directories, masked home directories); drop
+every capability and set no_new_privs; import the allowed modules; become non-dumpable; compile the
+code. Each check process then dies with the supervisor, keeps only its report pipe, may not start
+processes (RLIMIT_NPROC 0), and with restricted builtins and a restricted importer defines the
+checker and calls `check(response)` once.
 """
 
+import gc
 import json
 import os
 import resource
+import select
 import signal
 import sys
+import time
 import types
 
 _MSG_LIMIT = 500
@@ -148,7 +191,6 @@ def _isolate_filesystem(config, applied, problems):
                 problems.append("could not mask %s: %s" % (path, exc.strerror))
     if masked:
         applied.append("masked_dirs")
-    _drop_capabilities(ctypes, libc, applied, problems)
 
 
 def _drop_capabilities(ctypes, libc, applied, problems):
@@ -177,12 +219,6 @@ def _drop_capabilities(ctypes, libc, applied, problems):
         applied.append("no_new_privs")
 
 
-def _no_new_privs(applied):
-    ctypes, libc = _libc()
-    if libc.prctl(38, 1, 0, 0, 0) == 0:
-        applied.append("no_new_privs")
-
-
 # --------------------------------------------------------------------------------------------
 # Restricted builtins and importer
 # --------------------------------------------------------------------------------------------
@@ -205,29 +241,45 @@ def _public_proxy(module, allowed, seen):
     return proxy
 
 
-def _restricted_builtins(allowed_imports, safe_names):
+def _restricted_builtins(allowed_imports, safe_names, allowed_attributes):
+    """Builtins for the checker: the safe names, an importer limited to the allowed modules (which
+    hands out proxies with their public names only), and `getattr`/`hasattr` that answer only the
+    attribute allow-list the gate uses (so an alias such as `GA = getattr` gains nothing)."""
     import builtins
 
     real_import = builtins.__import__
     allowed = frozenset(allowed_imports)
+    attributes = frozenset(allowed_attributes) if allowed_attributes is not None else None
     proxies = {}
 
     def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
         if level != 0 or name.split(".")[0] not in allowed:
             raise ImportError("import of %r is not allowed in a checker" % name)
-        module = real_import(name, None, None, fromlist, 0)
+        if name not in sys.modules:  # preloaded modules skip the import machinery altogether
+            real_import(name, None, None, fromlist, 0)
         if fromlist:
             return _public_proxy(sys.modules[name], allowed, proxies)
         return _public_proxy(sys.modules[name.split(".")[0]], allowed, proxies)
 
+    # Build every proxy now, in the supervisor, so that check processes inherit them instead of
+    # each building its own (a fork per response makes per-process setup the cost to cut).
+    for name in sorted(allowed):
+        if name in sys.modules:
+            _public_proxy(sys.modules[name], allowed, proxies)
+
+    def attribute_ok(name):
+        if type(name) is not str or name.startswith("_"):
+            return False
+        return attributes is None or name in attributes
+
     def guarded_getattr(obj, name, *default):
-        if not isinstance(name, str) or name.startswith("_"):
-            raise AttributeError("getattr of private or dunder names is not allowed in a checker")
+        if not attribute_ok(name):
+            raise AttributeError("getattr of %r is not allowed in a checker" % (name,))
         return getattr(obj, name, *default)
 
     def guarded_hasattr(obj, name):
-        if not isinstance(name, str) or name.startswith("_"):
-            raise AttributeError("hasattr of private or dunder names is not allowed in a checker")
+        if not attribute_ok(name):
+            raise AttributeError("hasattr of %r is not allowed in a checker" % (name,))
         return hasattr(obj, name)
 
     safe = {name: getattr(builtins, name) for name in safe_names if hasattr(builtins, name)}
@@ -239,42 +291,245 @@ def _restricted_builtins(allowed_imports, safe_names):
 
 
 # --------------------------------------------------------------------------------------------
-# Running the checker
+# One response, one check process (see the module docstring for why)
 # --------------------------------------------------------------------------------------------
 
+_REPORT_CAP = 16 * 1024
+_DEFINED = b"defined\n"
+_CHILD_STATUSES = ("passed", "failed", "error")
+_PLAIN_REPORTS = {
+    status: (json.dumps({"status": status, "message": None}) + "\n").encode("ascii") for status in ("passed", "failed")
+}
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
 
-class _CheckTimeout(BaseException):
-    """Raised by the per-response timer. BaseException, so `except Exception` cannot swallow it."""
+
+class _Checker:
+    """What every check process inherits, prepared once by the supervisor before any fork."""
+
+    def __init__(self, code, builtins_for_code, nproc, libc):
+        self.code = code
+        self.builtins = builtins_for_code
+        self.nproc = nproc
+        self.libc = libc
+        self.devnull = os.open(os.devnull, os.O_RDWR)
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # RLIM_INFINITY reads as -1
+        self.max_fd = hard if 0 < hard <= 65536 else 65536
+        self.supervisor = os.getpid()
 
 
-def _on_alarm(signum, frame):
-    raise _CheckTimeout()
-
-
-def _call(fn, arg, timeout_s):
-    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+def _describe(exc):
+    """'Type: message' of an exception raised by untrusted code, whose __str__ may itself raise."""
     try:
-        return fn(arg)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        return _short("%s: %s" % (type(exc).__name__, exc))
+    except BaseException:
+        return _short(type(exc).__name__)
 
 
-def _verdict(check, response, timeout_s):
+def _judge(check, response):
+    """(status, message) of one call; only the trusted wrapper's own code runs after `check` returns."""
     try:
-        value = _call(check, response, timeout_s)
-    except _CheckTimeout:
-        return "timeout", "the check took longer than %gs" % timeout_s
+        value = check(response)
     except RecursionError:
         return "error", "RecursionError: maximum recursion depth exceeded"
     except MemoryError:
         return "error", "MemoryError: the check ran out of memory"
     except Exception as exc:  # the checker's own failure is an error outcome, never a verdict
-        return "error", _short("%s: %s" % (type(exc).__name__, exc))
+        return "error", _describe(exc)
     except BaseException as exc:  # SystemExit, KeyboardInterrupt raised by the checker itself
         return "error", _short("%s raised by the check" % type(exc).__name__)
     if type(value) is not bool:
         return "error", "check returned %s, not bool" % type(value).__name__
     return ("passed" if value else "failed"), None
+
+
+def _write_all(fd, data):
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _enter_check_process(checker, report_fd):
+    """Cut the check process off from everything but its own report pipe."""
+    if checker.libc is not None:
+        checker.libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != checker.supervisor:
+        os._exit(71)  # the supervisor died between fork and prctl
+    for fd in (0, 1, 2):
+        os.dup2(checker.devnull, fd)
+    os.closerange(3, report_fd)
+    os.closerange(report_fd + 1, checker.max_fd)
+    resource.setrlimit(resource.RLIMIT_NPROC, (checker.nproc, checker.nproc))
+
+
+def _check_process(checker, response, report_fd):
+    """The body of a forked check process. Never returns: every path ends in os._exit."""
+    status = 70
+    try:
+        _enter_check_process(checker, report_fd)
+        namespace = {"__builtins__": checker.builtins, "__name__": "__sandbox__"}
+        try:
+            exec(checker.code, namespace)
+            check = namespace.get("check")
+            if not callable(check):
+                raise NameError("the code does not define a function `check`")
+        except BaseException as exc:  # a broken definition is reported, never raised
+            report = {"define_error": _describe(exc)}
+        else:
+            _write_all(report_fd, _DEFINED)
+            verdict, message = _judge(check, response)
+            report = {"status": verdict, "message": message}
+        # A verdict without a message (the common case) is a constant: no encoder runs for it.
+        line = _PLAIN_REPORTS.get(report.get("status")) if report.get("message", 1) is None else None
+        _write_all(report_fd, line or (json.dumps(report, ensure_ascii=True) + "\n").encode("ascii"))
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _pidfd(pid):
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None  # an old kernel or Python: fall back to polling waitpid
+
+
+def _reaped(pid):
+    """The wait status of `pid` if it has exited (and is now reaped), else None."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return status if done == pid else None
+
+
+def _watch(pid, read_fd, timeout_s):
+    """Read the report of check process `pid` until it exits or its deadline passes; kill it then.
+
+    Returns (report bytes, wait status or None if it missed its deadline, report over the cap).
+    """
+    deadline = time.monotonic() + timeout_s
+    data = bytearray()
+    status = None
+    over_cap = False
+    pidfd = _pidfd(pid)
+    poller = select.poll()
+    poller.register(read_fd, select.POLLIN)
+    if pidfd is not None:
+        poller.register(pidfd, select.POLLIN)
+    try:
+        while status is None and not over_cap:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            # Without a pidfd, exits are noticed by polling waitpid every few milliseconds.
+            wait_ms = left * 1000 if pidfd is not None else min(left, 0.005) * 1000
+            exited = pidfd is None
+            for fd, _ in poller.poll(max(1, int(wait_ms + 0.999))):
+                if fd == pidfd:
+                    exited = True
+                elif fd == read_fd:
+                    chunk = os.read(read_fd, 65536)
+                    if chunk:
+                        data += chunk
+                        over_cap = len(data) > _REPORT_CAP
+                    else:
+                        poller.unregister(read_fd)
+            if exited:
+                status = _reaped(pid)
+        if status is not None:  # it exited in time: what it wrote before exiting is in the pipe
+            os.set_blocking(read_fd, False)
+            try:
+                while len(data) <= _REPORT_CAP:
+                    chunk = os.read(read_fd, 65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            except BlockingIOError:
+                pass  # a descendant (only when forks are allowed) still holds the pipe open
+            over_cap = len(data) > _REPORT_CAP
+    finally:
+        if status is None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+        if pidfd is not None:
+            os.close(pidfd)
+    return bytes(data), status, over_cap
+
+
+def _exit_text(status):
+    if os.WIFSIGNALED(status):
+        try:
+            return "signal %s" % signal.Signals(os.WTERMSIG(status)).name
+        except ValueError:
+            return "signal %d" % os.WTERMSIG(status)
+    return "exit %d" % os.WEXITSTATUS(status)
+
+
+def _read_report(data):
+    """('defined'|'define_error'|'bad', report dict or None) from a check process's pipe."""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    try:
+        if len(lines) == 1 and not data.startswith(_DEFINED):
+            report = json.loads(lines[0])
+            if type(report) is dict and set(report) == {"define_error"} and type(report["define_error"]) is str:
+                return "define_error", report
+        elif len(lines) == 2 and lines[0] + b"\n" == _DEFINED:
+            report = json.loads(lines[1])
+            message = report.get("message") if type(report) is dict else None
+            if (type(report) is dict and set(report) == {"status", "message"}
+                    and report["status"] in _CHILD_STATUSES and (message is None or type(message) is str)):
+                return "defined", report
+    except ValueError:
+        pass
+    return "bad", None
+
+
+def _run_one(checker, response, timeout_s):
+    """(kind, status, message) for one response, kind being 'result' or 'define_error'."""
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError as exc:
+        return "result", "error", "the check process could not start: %s" % exc
+    try:
+        try:
+            pid = os.fork()
+        except OSError as exc:  # EAGAIN under RLIMIT_NPROC, ENOMEM: no verdict, and the batch goes on
+            return "result", "error", "the check process could not start: %s" % exc
+        if pid == 0:  # the check process: it must never return into the supervisor's code
+            try:
+                os.close(read_fd)
+                _check_process(checker, response, write_fd)
+            finally:
+                os._exit(70)
+        os.close(write_fd)
+        write_fd = None
+        data, status, over_cap = _watch(pid, read_fd, timeout_s)
+    finally:
+        os.close(read_fd)
+        if write_fd is not None:
+            os.close(write_fd)
+    defined = data.startswith(_DEFINED)
+    if over_cap:
+        return "result", "error", "the check process flooded its report channel"
+    if status is None:  # the deadline passed: a timeout, whatever the check was about to return
+        if not defined:
+            return "define_error", "error", "defining the checker took longer than %gs" % timeout_s
+        return "result", "timeout", "the check took longer than %gs" % timeout_s
+    if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+        where = "the check" if defined else "defining the checker"
+        return ("result" if defined else "define_error"), "error", "%s ended its process (%s)" % (where, _exit_text(status))
+    kind, report = _read_report(data)
+    if kind == "define_error":
+        return "define_error", "error", report["define_error"]
+    if kind == "bad":
+        return "result", "error", "the check process wrote its own report (not the runner's): no verdict"
+    return "result", report["status"], report["message"]
+
+
+# --------------------------------------------------------------------------------------------
+# The supervisor
+# --------------------------------------------------------------------------------------------
 
 
 def main():
@@ -287,11 +542,12 @@ def main():
             _isolate_filesystem(filesystem, applied, problems)
         except OSError as exc:
             problems.append("filesystem isolation failed: %s" % exc)
-    else:
-        try:
-            _no_new_privs(applied)
-        except (OSError, AttributeError) as exc:
-            problems.append("no_new_privs failed: %s" % exc)
+    libc = None
+    try:
+        ctypes, libc = _libc()
+        _drop_capabilities(ctypes, libc, applied, problems)
+    except (OSError, AttributeError, ImportError) as exc:
+        problems.append("dropping capabilities failed: %s" % exc)
     # Everything a checker may import is loaded now, while the interpreter's files are visible.
     for name in list(request["allowed_imports"]) + ["collections.abc", "json.decoder", "encodings.ascii",
                                                      "encodings.latin_1", "encodings.utf_16", "encodings.utf_32",
@@ -300,42 +556,48 @@ def main():
             __import__(name)
         except ImportError as exc:
             problems.append("cannot preload %s: %s" % (name, exc))
-    try:
-        nproc = int(request.get("nproc", 0))
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        applied.append("nproc_0" if nproc == 0 else "nproc_limited")
-    except (ValueError, OSError) as exc:
-        problems.append("RLIMIT_NPROC: %s" % exc)
-    signal.signal(signal.SIGALRM, _on_alarm)
+    nproc = int(request.get("nproc", 0))
+    applied.append("nproc_0" if nproc == 0 else "nproc_limited")  # set in every check process
+    if libc is not None and libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) == 0:
+        applied.append("supervisor_not_dumpable")
+    else:
+        problems.append("the supervisor stays dumpable")
     if request.get("restrict_builtins", True):
-        builtins_for_code = _restricted_builtins(request["allowed_imports"], request["safe_builtins"])
+        builtins_for_code = _restricted_builtins(request["allowed_imports"], request["safe_builtins"],
+                                                 request.get("allowed_attributes"))
         applied.append("restricted_builtins")
+        if request.get("allowed_attributes") is not None:
+            applied.append("attribute_allow_list")
     else:
         import builtins
 
         builtins_for_code = builtins.__dict__
+    applied.append("per_response_process")
     _emit({"kind": "ready", "applied": applied, "problems": problems, "python": sys.version.split()[0]})
 
     timeout_s = float(request["per_response_timeout_s"])
-    namespace = {"__builtins__": builtins_for_code, "__name__": "__sandbox__"}
     try:
         code = compile(request["code"], "<checker>", "exec")
-        _call(lambda ns: exec(code, ns), namespace, timeout_s)
-        check = namespace.get("check")
-        if not callable(check):
-            raise NameError("the code does not define a function `check`")
-    except _CheckTimeout:
-        _emit({"kind": "define_error", "message": "defining the checker took longer than %gs" % timeout_s})
-        return
-    except BaseException as exc:  # a broken definition is reported, never raised past the protocol
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         _emit({"kind": "define_error", "message": _short("%s: %s" % (type(exc).__name__, exc))})
         return
-    _emit({"kind": "defined"})
+    checker = _Checker(code, builtins_for_code, nproc, libc)
+    # Everything allocated so far is frozen out of the collector: a check process's collections then
+    # never walk (and so never copy-on-write) the supervisor's objects.
+    gc.collect()
+    gc.freeze()
     for index, response in enumerate(request["responses"]):
-        status, message = _verdict(check, response, timeout_s)
+        kind, status, message = _run_one(checker, response, timeout_s)
+        if index == 0:
+            if kind == "define_error":
+                _emit({"kind": "define_error", "message": _short(message)})
+                return
+            _emit({"kind": "defined"})
+        elif kind == "define_error":
+            message = "the checker could not be defined for this response: %s" % message
         line = {"kind": "result", "i": index, "status": status}
         if message:
-            line["message"] = message
+            line["message"] = _short(message)
         _emit(line)
     _emit({"kind": "done"})
 
