@@ -53,9 +53,28 @@ def _context(config: Path | None, **overrides: Any) -> RewardContext:
         raise  # unreachable: _fail exits
 
 
+def check_models(context: RewardContext) -> None:
+    """Load the preference reward model up front, so a model that cannot be loaded (a path that
+    does not exist, weights missing) is a one-line error and exit 2, not a run whose rewards are
+    all None. Loaded models are kept per process, so scoring reuses this one."""
+    if "preference" in context.disable:
+        return
+    from .rm.auto import load_rm
+
+    try:
+        load_rm(context.rm)
+    except RewardAgentError as exc:
+        _fail(f"the preference reward model cannot be loaded: {_first_line(str(exc))}")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
 def _run(request: RewardRequest, context: RewardContext) -> RewardResult:
     from . import score
 
+    check_models(context)
     try:
         return score(request, context)
     except RewardAgentError as exc:
@@ -167,11 +186,11 @@ def demo(config: ConfigOpt = None, as_json: Annotated[bool, typer.Option("--json
     from .demo import DEMO_REQUEST
 
     request = RewardRequest.model_validate(DEMO_REQUEST)
-    console.print(f"[bold]prompt:[/] {request.user_prompt}\n")
     result = _run(request, _context(config))
-    if as_json:
+    if as_json:  # stdout is the JSON and nothing else, so it can be piped into a parser
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
+        console.print(f"[bold]prompt:[/] {request.user_prompt}\n")
         print_result(request, result)
 
 
@@ -218,6 +237,7 @@ def serve(
     except RewardAgentError as exc:
         _fail(str(exc))
         return
+    check_models(context)  # a reward model that cannot load stops the server here, not on every request
     run_server(host=host, port=port, context=context, settings=settings, log_level=log_level)
 
 
