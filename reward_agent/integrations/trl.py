@@ -56,7 +56,9 @@ def _text(completion: Any) -> str:
     assistant turns, joined by newlines: tool results (`role: tool`) are not the model's words,
     and an assistant turn that only calls a tool (`content: None`, `tool_calls: [...]`) adds no
     text. A completion that is nothing but tool calls is therefore scored as empty text (it
-    said nothing to the user: "end with X" fails, "under N words" holds), not as "None".
+    said nothing to the user, and a blank response follows no constraint), never as the word
+    "None" (which would pass "mention none", say). The tool call's arguments are not scored:
+    they are addressed to a tool, not to the user the constraints speak of.
     """
     if isinstance(completion, str):
         return completion
