@@ -29,7 +29,7 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON f
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however narrow the terminal
     raise typer.Exit(code=2)
 
 
