@@ -37,8 +37,8 @@ $(VENV)/.installed: pyproject.toml
 	    llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS); \
 	fi
 	$(PIP) install -q --force-reinstall --no-deps "$(LLAMA_WHEEL)"
-	$(PIP) install -q "$(LLAMA_WHEEL)[server]" "sse-starlette<2"
-	$(PIP) install -q -e ".[dev,serve,retrieval]"
+	$(PIP) install -q "$(LLAMA_WHEEL)[server]" "sse-starlette>=2.1.3,<4"
+	$(PIP) install -q -e ".[dev,serve,retrieval,studio]"
 	$(PY) tools/install_punkt.py
 	touch $@
 
