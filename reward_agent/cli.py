@@ -238,6 +238,12 @@ def serve(
         _fail(str(exc))
         return
     check_models(context)  # a reward model that cannot load stops the server here, not on every request
+    try:  # likewise a bad $REWARD_AGENT_SPECIAL_TOKENS (read by /get_reward)
+        from .integrations.decoded import special_tokens_from_env
+
+        special_tokens_from_env()
+    except RewardAgentError as exc:
+        _fail(str(exc))
     run_server(host=host, port=port, context=context, settings=settings, log_level=log_level)
 
 

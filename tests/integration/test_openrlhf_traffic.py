@@ -153,3 +153,41 @@ def test_auth_modes_the_client_can_use(server: str, tokenizer: RealTokenizer) ->
     assert request_api_wrapper(f"{server}/get_reward?token={TOKEN}", data).json()["rewards"] == [1.0]
     # the URL token opens /get_reward only
     assert requests.post(f"{server}/v1/score?token={TOKEN}", json={"prompt": PROMPT, "responses": ["x"]}).status_code == 401
+
+
+def test_url_token_stays_out_of_the_access_log(tmp_path) -> None:
+    """`reward-agent serve --log-level info` logs every request line; the token is cut out first."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from reward_agent.serve.background import free_port
+
+    port = free_port()
+    env = {**os.environ, "REWARD_AGENT_TOKEN": "tok-8c1f", "REWARD_AGENT_DISABLE": "preference,factuality"}
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "reward_agent.cli", "serve", "--port", str(port), "--log-level", "info"],
+                                env=env, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if requests.get(url + "/ready", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.2)
+        body = {"query": ["Use no commas. a b"], "prompts": ["Use no commas."], "labels": [""]}
+        assert request_api_wrapper(f"{url}/get_reward/tok-8c1f", body).json()["rewards"] == [1.0]
+        assert request_api_wrapper(f"{url}/get_reward?token=tok-8c1f&run=7", body).json()["rewards"] == [1.0]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    text = log.read_text()
+    assert '"POST /get_reward HTTP/1.1" 200' in text and '"POST /get_reward?run=7 HTTP/1.1" 200' in text
+    assert "tok-8c1f" not in text
