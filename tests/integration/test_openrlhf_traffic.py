@@ -131,6 +131,13 @@ def test_json_labels_are_constraints_and_capitals_survive_the_end_token(server: 
     assert out["rewards"] == [1.0, 0.0]  # "<|im_end|>" has lowercase letters: kept, the first would fail
 
 
+def test_json_answers_stay_json(server: str, tokenizer: RealTokenizer) -> None:
+    label = '[{"id": "detectable_format:json_format"}]'
+    data = openrlhf_payload(tokenizer, "Give the colour of the sky as JSON.", ['{"colour": "blue"}', "blue"], [label] * 2, pad=2)
+    out = request_api_wrapper(f"{server}/get_reward/{TOKEN}", data).json()
+    assert out["rewards"] == [1.0, 0.0]  # '{"colour": "blue"}<|im_end|><|endoftext|>...' is not JSON
+
+
 def test_samples_of_one_prompt_are_scored_as_one_group(server: str, tokenizer: RealTokenizer) -> None:
     # Two prompts x n samples in one call, interleaved with labels as OpenRLHF repeats them.
     first = openrlhf_payload(tokenizer, PROMPT, RESPONSES, [""] * 3)
