@@ -38,8 +38,8 @@ $(VENV)/.installed: pyproject.toml
 	    llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEELS); \
 	fi
 	$(PIP) install -q --force-reinstall --no-deps "$(LLAMA_WHEEL)"
-	$(PIP) install -q "$(LLAMA_WHEEL)[server]" "sse-starlette<2"
-	$(PIP) install -q -e ".[dev,serve,retrieval,agentic]"
+	$(PIP) install -q "$(LLAMA_WHEEL)[server]" "sse-starlette>=2.1.3,<4"
+	$(PIP) install -q -e ".[dev,serve,retrieval,studio,agentic]"
 	$(PY) tools/install_punkt.py
 	$(VENV)/bin/reward-agent models pull qwen2.5-coder-1.5b
 	$(VENV)/bin/reward-agent models pull qwen2.5-coder-0.5b
@@ -63,16 +63,16 @@ test-security: setup
 	$(PY) -m pytest -q tests/security
 
 bench: setup
-	$(PY) benchmarks/bench_checkers.py
-	$(PY) benchmarks/bench_sandbox.py
-	$(PY) benchmarks/bench_rm.py
-	$(PY) benchmarks/bench_serve.py
-	$(PY) benchmarks/bench_index.py --sizes 10000,100000 --embed-limit 1500
+	$(PY) benchmarks/bench_checkers.py --out benchmarks/results/checkers.json
+	$(PY) benchmarks/bench_sandbox.py --out benchmarks/results/sandbox.json
+	$(PY) benchmarks/bench_rm.py --out benchmarks/results/rm_batching.json
+	$(PY) benchmarks/bench_serve.py --out benchmarks/results/serve.json
+	$(PY) benchmarks/bench_index.py --sizes 10000,100000 --embed-limit 1500 --out benchmarks/results/index.json
 
 # Factuality verdicts on a benchmark built from mendeleev and countryinfo (the `bench` extra).
 bench-factuality: setup
 	$(PIP) install -q -e ".[bench]"
-	$(PY) benchmarks/bench_factuality.py
+	$(PY) benchmarks/bench_factuality.py --out benchmarks/results/factuality.json
 
 # RM-Bench, JudgeBench and IFBench pairs through the whole graph (~40 min on 2 cores; resumable,
 # --force because the results in the repo were made under earlier prompt versions).
@@ -88,7 +88,7 @@ bench-best-of-n: setup
 
 # How often the embedded coder writes a checker that passes its own probes (llama.cpp server on loopback).
 bench-codegen: setup
-	$(PY) benchmarks/bench_codegen_embedded.py --backend server --repair-rounds 2
+	$(PY) benchmarks/bench_codegen_embedded.py --backend server --repair-rounds 2 --out benchmarks/results/codegen_embedded.json
 
 # Reproduces the embedded preference RM shipped in reward_agent/rm/weights (about 9 minutes on 2 cores).
 train-rm: setup

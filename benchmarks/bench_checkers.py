@@ -22,6 +22,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from reward_agent.bench.ifeval import read_verdicts  # noqa: E402
+from reward_agent.bench.rundir import default_out  # noqa: E402
 from reward_agent.graph import build_graph  # noqa: E402
 from reward_agent.types import RewardRequest  # noqa: E402
 from reward_agent.verifiers.constraints.checking import run_check  # noqa: E402
@@ -49,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "checkers.json")
+    parser.add_argument("--out", type=Path, default=None, help="Result file (default: a fresh run directory under runs/; committed results only when named here).")
     args = parser.parse_args()
 
     items = list(read_verdicts(args.data))
@@ -83,6 +84,7 @@ def main() -> None:
         "graph_over_direct_ratio": round(g / d, 2),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }
+    args.out = args.out or default_out("checkers", "checkers.json", REPO)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

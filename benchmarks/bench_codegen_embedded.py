@@ -35,6 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import httpx  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from reward_agent.bench.rundir import default_out  # noqa: E402
 from reward_agent.llm import ModelSpec, embedded_gguf_path  # noqa: E402
 from reward_agent.prompting import load_prompt  # noqa: E402
 from reward_agent.sandbox import Limits, default_pool  # noqa: E402
@@ -44,7 +45,6 @@ from reward_agent.verifiers.constraints.codegen import (  # noqa: E402
     generate_checker,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results" / "codegen_embedded.json"
 
 # (constraint, a response that follows it, a response that breaks it): labelled by hand.
 CASES: list[tuple[str, str, str]] = [
@@ -71,9 +71,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(log: Path, threads: int) -> tuple[subprocess.Popen[bytes], str, str]:
+def start_server(log: Path, threads: int, port: int | None = None) -> tuple[subprocess.Popen[bytes], str, str]:
     """llama-cpp-python's OpenAI-compatible server on loopback, serving the embedded GGUF."""
-    port = _free_port()
+    port = port or _free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf_path()),
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", str(threads)]
     with log.open("wb") as sink:
@@ -131,11 +131,11 @@ async def run_prompts(
     return out
 
 
-def run_backend(backend: str, rounds: int, threads: int, prompts: list[str]) -> list[dict[str, Any]]:
+def run_backend(backend: str, rounds: int, threads: int, prompts: list[str], port: int | None = None) -> list[dict[str, Any]]:
     """One run per prompt version on one backend (one server start)."""
     proc = None
     if backend == "server":
-        proc, base_url, model_id = start_server(Path(tempfile.mkdtemp()) / "server.log", threads)
+        proc, base_url, model_id = start_server(Path(tempfile.mkdtemp()) / "server.log", threads, port)
         spec = ModelSpec(provider="openai", base_url=base_url, model=model_id, api_key="none",
                          max_tokens=256, timeout_s=300)
     else:
@@ -164,8 +164,10 @@ def main() -> None:
     parser.add_argument("--repair-rounds", type=int, nargs="+", default=[2])
     parser.add_argument("--prompts", nargs="+", default=["v1", "v2"], help="checker_code prompt versions")
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp server threads")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=None, help="Result file (default: a fresh run directory under runs/; committed results only when named here).")
+    parser.add_argument("--port", type=int, default=None, help="Loopback port of the llama.cpp server (default: a free one).")
     args = parser.parse_args()
+    args.out = args.out or default_out("codegen_embedded", "codegen_embedded.json", Path(__file__).resolve().parents[1])
     backends = ["server", "embedded"] if args.backend == "both" else [args.backend]
     report: dict[str, Any] = {"default_prompt_version": load_prompt(PROMPT_NAME, DEFAULT_PROMPT_VERSION).version,
                               "model": "SmolLM2-135M-Instruct (Q4_1 GGUF)", "runs": []}
@@ -177,7 +179,7 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     for backend in backends:
         for rounds in args.repair_rounds:
-            runs += run_backend(backend, rounds, args.threads, args.prompts)
+            runs += run_backend(backend, rounds, args.threads, args.prompts, args.port)
             report["runs"] = kept + runs
             args.out.write_text(json.dumps(report, indent=1))  # after each run: a long run keeps its parts
     for run in runs:

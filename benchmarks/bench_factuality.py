@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import factuality_data  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from reward_agent.bench.rundir import default_out  # noqa: E402
 from reward_agent.context import RewardContext  # noqa: E402
 from reward_agent.retrieval import open_retrievers  # noqa: E402
 from reward_agent.retrieval.index_build import build_index  # noqa: E402
@@ -51,7 +52,6 @@ from reward_agent.verifiers.factuality.claims import Claim  # noqa: E402
 from reward_agent.verifiers.factuality.verdicts import LABELS, heuristic_verdict  # noqa: E402
 from reward_agent.verifiers.factuality.verifier import check_factuality  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _pairwise(correct: float | None, corrupted: float | None) -> float:
@@ -165,9 +165,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=None, help="Work dir (default: a temporary one).")
     parser.add_argument("--seed", type=int, default=1, help="Question sample; seed 0 was used while designing the heuristic.")
-    parser.add_argument("--out", type=Path, default=RESULTS / "factuality.json")
+    parser.add_argument("--out", type=Path, default=None, help="Result file (default: a fresh run directory under runs/; committed results only when named here).")
     parser.add_argument("--reuse-index", action="store_true", help="Keep an index already built in --work.")
     args = parser.parse_args()
+    args.out = args.out or default_out("factuality", "factuality.json", Path(__file__).resolve().parents[1])
     work = args.work or Path(tempfile.mkdtemp(prefix="factuality-bench-"))
     work.mkdir(parents=True, exist_ok=True)
 

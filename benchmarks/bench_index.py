@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from reward_agent.bench.rundir import default_out  # noqa: E402
 from reward_agent.retrieval.base import RetrievalSpec  # noqa: E402
 from reward_agent.retrieval.embedding import load_encoder  # noqa: E402
 from reward_agent.retrieval.index_build import (  # noqa: E402
@@ -57,7 +58,6 @@ from reward_agent.retrieval.index_build import (  # noqa: E402
 )
 from reward_agent.retrieval.local import LocalRetriever  # noqa: E402
 
-RESULTS = REPO / "benchmarks" / "results"
 T = TypeVar("T")
 
 # Word lists for the synthetic corpus: enough combinations that passages differ in content words.
@@ -165,9 +165,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--budget-ratio", type=float, default=0.25,
                         help="crossover: exact search p50 must stay <= this x query-embedding p50")
-    parser.add_argument("--out", type=Path, default=RESULTS / "index.json")
+    parser.add_argument("--out", type=Path, default=None, help="Result file (default: a fresh run directory under runs/; committed results only when named here).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    args.out = args.out or default_out("index", "index.json", REPO)
 
     import faiss
 

@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-lengths", default="64,256", help="Token limits to measure, comma-separated.")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "rm_batching.json")
+    parser.add_argument("--out", type=Path, default=None, help="Result file (default: a fresh run directory under runs/; committed results only when named here).")
     args = parser.parse_args()
 
     import torch
@@ -90,6 +90,9 @@ def main() -> None:
         "python": platform.python_version(),
         "torch": torch.__version__,
     }
+    from reward_agent.bench.rundir import default_out
+
+    args.out = args.out or default_out("rm_batching", "rm_batching.json", REPO)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print("| max tokens (mean) | one at a time | batch 8 | batch 32 |\n| --- | --- | --- | --- |")

@@ -34,6 +34,7 @@ from langchain_core.messages import AIMessage, BaseMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
 
 from reward_agent import RewardContext, score  # noqa: E402
+from reward_agent.bench.rundir import default_out  # noqa: E402
 from reward_agent.llm import ModelSpec  # noqa: E402
 from reward_agent.sandbox import Job, Limits, SandboxPool, detect_isolation  # noqa: E402
 from reward_agent.verifiers.constraints import codegen, llm_extract  # noqa: E402
@@ -167,7 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--embedded", default="", help="comma-separated N to also run with the real embedded model")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sandbox.json")
+    parser.add_argument("--out", type=Path, default=None, help="Result file (default: a fresh run directory under runs/; committed results only when named here).")
     args = parser.parse_args()
     isolation = detect_isolation()
     print("isolation layers:", ", ".join(isolation.layers + isolation.runner_layers))
@@ -182,6 +183,7 @@ def main() -> None:
         "model_calls_per_prompt": calls,
         "rounds": args.rounds,
     }
+    args.out = args.out or default_out("sandbox", "sandbox.json", REPO)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -26,6 +26,7 @@ import httpx
 import psutil
 
 from reward_agent import RewardContext, build_graph
+from reward_agent.bench.rundir import default_out
 from reward_agent.serve.background import free_port
 
 # Constraint-verifier requests only: the other verifiers are disabled on both sides.
@@ -139,10 +140,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "serve.json")
+    parser.add_argument("--out", type=Path, default=None, help="Result file (default: a fresh run directory under runs/; committed results only when named here).")
+    parser.add_argument("--port", type=int, default=None, help="Loopback port of the server (default: a free one).")
     args = parser.parse_args()
     reqs = items(args.requests)
-    port = free_port()
+    port = args.port or free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_server(port)
     try:
@@ -163,6 +165,7 @@ def main() -> None:
         "same_rewards": server_rewards == local_rewards,
         "server_vs_in_process_throughput": round(server["throughput_rps"] / local["throughput_rps"], 3),
     }
+    args.out = args.out or default_out("serve", "serve.json", Path(__file__).resolve().parents[1])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

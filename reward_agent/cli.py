@@ -36,7 +36,7 @@ ProfileOpt = Annotated[
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however narrow the terminal
     raise typer.Exit(code=2)
 
 
@@ -60,9 +60,36 @@ def _context(config: Path | None, **overrides: Any) -> RewardContext:
         raise  # unreachable: _fail exits
 
 
+def check_models(context: RewardContext) -> None:
+    """Load the preference reward model up front, so a model that cannot be loaded (a path that
+    does not exist, weights missing) is a one-line error and exit 2, not a run whose rewards are
+    all None. Loaded models are kept per process, so scoring reuses this one."""
+    from .llamacpp import resolve_gguf
+
+    for role, spec in context.models.items():  # a local GGUF that was never pulled: say how to get it
+        if spec.provider == "llamacpp":
+            try:
+                resolve_gguf(spec.model)
+            except RewardAgentError as exc:
+                _fail(f"the {role} model cannot be loaded: {_first_line(str(exc))}")
+    if "preference" in context.disable:
+        return
+    from .rm.auto import load_rm
+
+    try:
+        load_rm(context.rm)
+    except RewardAgentError as exc:
+        _fail(f"the preference reward model cannot be loaded: {_first_line(str(exc))}")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
 def _run(request: RewardRequest, context: RewardContext) -> RewardResult:
     from . import score
 
+    check_models(context)
     try:
         return score(request, context)
     except RewardAgentError as exc:
@@ -196,12 +223,11 @@ def demo(
     from .demo import DEMO_AGENTIC_REQUEST, DEMO_REQUEST
 
     request = RewardRequest.model_validate(DEMO_AGENTIC_REQUEST if agentic else DEMO_REQUEST)
-    if not as_json:
-        console.print(f"[bold]prompt:[/] {request.user_prompt}\n")
     result = _run(request, _context(config, profile="agentic" if agentic else None))
-    if as_json:
+    if as_json:  # stdout is the JSON and nothing else, so it can be piped into a parser
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
+        console.print(f"[bold]prompt:[/] {request.user_prompt}\n")
         print_result(request, result)
 
 
@@ -249,6 +275,13 @@ def serve(
     except RewardAgentError as exc:
         _fail(str(exc))
         return
+    check_models(context)  # a reward model that cannot load stops the server here, not on every request
+    try:  # likewise a bad $REWARD_AGENT_SPECIAL_TOKENS (read by /get_reward)
+        from .integrations.decoded import special_tokens_from_env
+
+        special_tokens_from_env()
+    except RewardAgentError as exc:
+        _fail(str(exc))
     run_server(host=host, port=port, context=context, settings=settings, log_level=log_level)
 
 

@@ -187,11 +187,14 @@ async def judge_rewards(state: RewardState) -> dict[str, Any]:
     return {"result": result}
 
 
-def build_graph(verifiers: list[VerifierSpec] | None = None):
-    """Compile the reward graph over `verifiers` (default: every registered verifier)."""
+def build_graph(verifiers: list[VerifierSpec] | None = None, context_schema: type[RewardContext] = RewardContext):
+    """Compile the reward graph over `verifiers` (default: every registered verifier).
+
+    `context_schema` is what a run's context dict is validated into: RewardContext, or a
+    subclass with other defaults (the Studio entry in graphs/reward.py reads the environment)."""
     specs = verifiers if verifiers is not None else all_verifiers()
     builder = StateGraph(
-        RewardState, context_schema=RewardContext, input_schema=RewardInput, output_schema=RewardOutput
+        RewardState, context_schema=context_schema, input_schema=RewardInput, output_schema=RewardOutput
     )
     builder.add_node(PLAN_NODE, _dual(plan_verifiers, PLAN_NODE))
     nodes = {spec.id: spec.node for spec in specs}

@@ -3,9 +3,12 @@
     from reward_agent.integrations import make_trl_reward_fn
     trainer = GRPOTrainer(..., reward_funcs=[make_trl_reward_fn(url="http://127.0.0.1:8000")])
 
-Local (the graph in this process) when no URL is given, else through the server. Prompts and
-completions may be strings or chat lists, as TRL passes them. IFEval-style dataset columns
-(`instruction_id_list` and `kwargs`, or `constraints`) become the request's constraints.
+Local (the graph in this process) when no URL is given, else through the server. It takes
+what `GRPOTrainer._calculate_rewards` passes: `prompts`, `completions` (strings, or chat lists
+whose content may be None for a tool-call-only turn, or a list of content blocks), and every
+other dataset column as a keyword (plus `completion_ids`, `trainer_state`, ..., ignored).
+IFEval-style columns (`instruction_id_list` and `kwargs`, or `constraints`) become the
+request's constraints; a `reference`/`ground_truth`/`answer`/`solution` column its reference.
 Completions of the same prompt (TRL's `num_generations`) are scored in one request, so
 prompt-level work happens once per group.
 
@@ -22,19 +25,61 @@ from typing import Any
 
 from ..context import RewardContext
 from ..types import ConstraintSpec, Message, RewardRequest, RewardResult
+from .labels import reference_from_label
 
 RewardFn = Callable[..., list[float | None]]
 
 
+def content_text(content: Any) -> str:
+    """A chat message's content as text.
+
+    A string is itself; `None` (an assistant turn that only calls tools) is empty text, never
+    the word "None"; content blocks (`[{"type": "text", "text": ...}, {"type": "image", ...}]`)
+    are their text blocks joined, other blocks (images, audio) dropped.
+    """
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    if isinstance(content, list):
+        return "\n".join(str(block.get("text", "")) for block in content
+                         if isinstance(block, dict) and block.get("type", "text") == "text" and block.get("text") is not None)
+    raise TypeError(f"message content must be a string, None or a list of content blocks, got {type(content).__name__}")
+
+
 def _text(completion: Any) -> str:
-    """A completion as text: a string, or the content of a chat list's assistant turn(s)."""
+    """A completion as the text to score.
+
+    A string is itself. A chat list (TRL's conversational completions) is the text of its
+    assistant turns, joined by newlines: tool results (`role: tool`) are not the model's words,
+    and an assistant turn that only calls a tool (`content: None`, `tool_calls: [...]`) adds no
+    text. A completion that is nothing but tool calls is therefore scored as empty text (it
+    said nothing to the user, and a blank response follows no constraint), never as the word
+    "None" (which would pass "mention none", say). The tool call's arguments are not scored:
+    they are addressed to a tool, not to the user the constraints speak of.
+    """
     if isinstance(completion, str):
         return completion
-    if isinstance(completion, list):
-        return "".join(str(m.get("content", "")) for m in completion if isinstance(m, dict))
     if isinstance(completion, dict):
-        return str(completion.get("content", ""))
+        completion = [completion]
+    if isinstance(completion, list):
+        turns = [m for m in completion if isinstance(m, dict)]
+        if len(turns) != len(completion):
+            raise TypeError("a chat completion must be a list of message dicts")
+        said = [content_text(m.get("content")) for m in turns if m.get("role", "assistant") == "assistant"]
+        return "\n".join(t for t in said if t)
     raise TypeError(f"completion must be a string or a chat list, got {type(completion).__name__}")
+
+
+def _message(m: dict[str, Any]) -> Message:
+    role = m.get("role")
+    text = content_text(m.get("content"))
+    if role in ("system", "user", "assistant"):
+        return Message(role=role, content=text)
+    # tool results and other roles stay visible as context, marked with their role
+    return Message(role="user", content=f"[{role}] {text}")
 
 
 def _prompt_fields(prompt: Any) -> dict[str, Any]:
@@ -42,7 +87,7 @@ def _prompt_fields(prompt: Any) -> dict[str, Any]:
     if isinstance(prompt, str):
         return {"prompt": prompt}
     if isinstance(prompt, list):
-        return {"messages": [Message(role=m["role"], content=str(m["content"])) for m in prompt]}
+        return {"messages": [_message(m) for m in prompt]}
     raise TypeError(f"prompt must be a string or a chat list, got {type(prompt).__name__}")
 
 
@@ -64,8 +109,21 @@ def constraints_from_columns(kwargs: dict[str, Any], i: int) -> list[ConstraintS
     return None
 
 
-def build_requests(prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> tuple[list[RewardRequest], list[list[int]]]:
-    """Group consecutive samples with the same prompt and constraints into one request each."""
+REFERENCE_COLUMNS = ("reference", "ground_truth", "answer", "solution")
+
+
+def reference_from_columns(kwargs: dict[str, Any], i: int, columns: tuple[str, ...] = REFERENCE_COLUMNS) -> str | None:
+    """Sample i's reference answer: the first of `columns` the dataset has (None when it has none)."""
+    for column in columns:
+        values = kwargs.get(column)
+        if isinstance(values, (list, tuple)) and i < len(values):
+            return reference_from_label(values[i])
+    return None
+
+
+def build_requests(prompts: list[Any], completions: list[Any], kwargs: dict[str, Any],
+                   reference_columns: tuple[str, ...] = REFERENCE_COLUMNS) -> tuple[list[RewardRequest], list[list[int]]]:
+    """Group consecutive samples with the same prompt, constraints and reference into one request each."""
     if len(prompts) != len(completions):
         raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
     requests: list[RewardRequest] = []
@@ -74,7 +132,9 @@ def build_requests(prompts: list[Any], completions: list[Any], kwargs: dict[str,
     pending: tuple[dict[str, Any], list[str], list[int]] | None = None
     for i, (prompt, completion) in enumerate(zip(prompts, completions)):
         constraints = constraints_from_columns(kwargs, i)
-        key = json.dumps([prompt, [c.model_dump() for c in constraints] if constraints is not None else None], default=str)
+        reference = reference_from_columns(kwargs, i, reference_columns)
+        key = json.dumps([prompt, [c.model_dump() for c in constraints] if constraints is not None else None, reference],
+                         default=str)
         if key != last_key or pending is None:
             if pending is not None:
                 requests.append(RewardRequest(**pending[0], responses=pending[1]))
@@ -82,6 +142,8 @@ def build_requests(prompts: list[Any], completions: list[Any], kwargs: dict[str,
             fields = _prompt_fields(prompt)
             if constraints is not None:
                 fields["constraints"] = constraints
+            if reference is not None:
+                fields["reference"] = reference
             pending, last_key = (fields, [], []), key
         pending[1].append(_text(completion))
         pending[2].append(i)
@@ -98,8 +160,12 @@ def make_trl_reward_fn(
     context: RewardContext | None = None,
     missing: float | None = None,
     timeout: float = 300.0,
+    reference_columns: tuple[str, ...] = REFERENCE_COLUMNS,
 ) -> RewardFn:
-    """A TRL GRPO reward function scoring with reward-agent (in-process, or at `url`)."""
+    """A TRL GRPO reward function scoring with reward-agent (in-process, or at `url`).
+
+    `reference_columns`: dataset columns read, first found wins, as each sample's reference
+    answer (pass `()` to read none)."""
     if url is not None:
         from .client import RewardClient
 
@@ -118,7 +184,7 @@ def make_trl_reward_fn(
             return [score(r, context) for r in requests]
 
     def reward_agent_reward(prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
-        requests, indices = build_requests(prompts, completions, kwargs)
+        requests, indices = build_requests(prompts, completions, kwargs, reference_columns)
         rewards: list[float | None] = [missing] * len(completions)
         for result, idx in zip(run(requests), indices):
             for j, i in enumerate(idx):

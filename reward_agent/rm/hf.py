@@ -49,6 +49,12 @@ def _quiet() -> Any:
     return _quiet_transformers()
 
 
+def looks_like_path(model: str | Path) -> bool:
+    """Whether `model` names a local path rather than a Hugging Face id ("org/name" is an id)."""
+    text = str(model)
+    return isinstance(model, Path) or text.startswith(("/", "./", "../", "~", ".\\")) or text in (".", "..")
+
+
 class TransformersRM(RewardModel):
     """A Hugging Face sequence-classification reward model.
 
@@ -74,6 +80,8 @@ class TransformersRM(RewardModel):
     ) -> None:
         if not model:
             raise ConfigError("the transformers backend needs model= (a Hugging Face id or a local path)")
+        if looks_like_path(model) and not Path(model).expanduser().exists():
+            raise ConfigError(f"reward model path {str(model)!r} does not exist")
         if batch_size < 1:
             raise ConfigError(f"batch_size={batch_size} must be at least 1")
         if dtype not in _DTYPES:

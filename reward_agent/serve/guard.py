@@ -17,6 +17,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from .openrlhf import take_url_token
 from .settings import ServeSettings
 
 Scope = MutableMapping[str, Any]
@@ -46,10 +47,15 @@ async def send_json_error(send: Send, status: int, message: str, headers: dict[s
     await send({"type": "http.response.body", "body": body})
 
 
-def check_auth(scope: Scope, token: str | None) -> None:
-    """401 unless the `Authorization: Bearer <token>` header matches (constant-time compare)."""
+def check_auth(scope: Scope, token: str | None, url_token: str | None = None) -> None:
+    """401 unless the `Authorization: Bearer <token>` header matches (constant-time compare),
+    or the token came in the URL of a route that takes one (`url_token`, see openrlhf.take_url_token)."""
     if token is None or scope["path"] in OPEN_PATHS:
         return
+    if url_token is not None:
+        if hmac.compare_digest(url_token.encode(), token.encode()):
+            return
+        raise RequestRejected(401, "wrong token in the URL (/get_reward/<token> or /get_reward?token=<token>)")
     headers = dict(scope.get("headers") or ())
     given = headers.get(b"authorization", b"").decode("latin-1")
     if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
@@ -105,7 +111,8 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            check_auth(scope, self.settings.token)
+            # OpenRLHF's client sends no header: /get_reward takes the token in its URL instead.
+            check_auth(scope, self.settings.token, take_url_token(scope))
             if scope["method"] in {"POST", "PUT", "PATCH"}:
                 body = await read_body(scope, receive, self.settings.max_body_bytes)
                 check_json_body(body)

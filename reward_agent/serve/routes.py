@@ -97,7 +97,7 @@ async def score_batch(request: Request) -> list[dict[str, Any]]:
     return list(await asyncio.gather(*(one(i, raw) for i, raw in enumerate(items))))
 
 
-@router.post("/get_reward", summary="OpenRLHF remote reward-model protocol")
+@router.post("/get_reward", summary="OpenRLHF remote reward-model protocol (token also as /get_reward/<token> or ?token=)")
 async def get_reward(request: Request) -> dict[str, Any]:
     state = get_state(request)
     raw = await request.json()
@@ -110,14 +110,14 @@ async def get_reward(request: Request) -> dict[str, Any]:
         for i, query in enumerate(body.query):
             if len(query) > state.settings.max_response_chars * 2:
                 raise LimitExceeded(f"query[{i}] has {len(query)} characters; the limit is {state.settings.max_response_chars * 2}")
-        groups, unsplit = openrlhf.group_queries(body)
+        grouped = openrlhf.group_queries(body, max_responses=state.settings.max_responses)
     except LimitExceeded as exc:
         raise HTTPException(413, str(exc)) from None
     except (ValidationError, ValueError) as exc:
         raise HTTPException(422, f"invalid get_reward labels: {exc}") from None
-    results = await asyncio.gather(*(state.score(g.request) for g in groups), return_exceptions=True)
+    results = await asyncio.gather(*(state.score(g.request) for g in grouped.groups), return_exceptions=True)
     fill = state.settings.missing_reward if body.missing_reward is None else body.missing_reward
-    return openrlhf.assemble(len(body.query), groups, list(results), unsplit, fill)
+    return openrlhf.assemble(len(body.query), grouped, list(results), fill)
 
 
 @router.post("/v1/verify/{verifier_id}", summary="One verifier's Signal on its own (no planner, no judger)")

@@ -56,13 +56,21 @@ class EmbeddingTable:
     def _key(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def add(self, texts: list[str]) -> None:
+    def add(self, texts: list[str], *, progress: bool = False, chunk: int = 256) -> None:
+        """Embed the texts not in the table yet, `chunk` at a time (a progress bar per text when
+        `progress`: embedding thousands of answers on a CPU takes minutes)."""
         import torch
+        from tqdm.auto import tqdm
 
         new = list(dict.fromkeys(t for t in texts if self._key(t) not in self.rows))
         if not new:
             return
-        vecs = self.encode(new)
+        parts = []
+        with tqdm(total=len(new), desc="train-rm (embedding texts)", unit="text", disable=not progress) as bar:
+            for start in range(0, len(new), chunk):
+                parts.append(self.encode(new[start : start + chunk]))
+                bar.update(len(parts[-1]))
+        vecs = torch.cat(parts)
         start = 0 if self.vectors is None else self.vectors.shape[0]
         self.vectors = vecs if self.vectors is None else torch.cat([self.vectors, vecs])
         for k, t in enumerate(new):

@@ -96,7 +96,7 @@ def _train_embedded(config: TrainRMConfig, train: list[PreferencePair], test: li
     table = EmbeddingTable(encoder.encode)
     texts = sorted({t for p in train + test for t in (p.prompt, p.chosen, p.rejected)})
     started = time.perf_counter()
-    table.add(texts)
+    table.add(texts, progress=config.progress)
     embed_s = time.perf_counter() - started
     cfg = config.embedded
     layers, history = train_embedded_head(train, table, cfg, progress=config.progress)

@@ -17,6 +17,8 @@ breaks one); the preference model is the soft one that orders responses that pas
 
 from __future__ import annotations
 
+import asyncio
+
 from ..context import RewardContext
 from ..rm.auto import load_rm
 from ..rm.normalise import Normalisation
@@ -39,7 +41,9 @@ def _normalisation(context: RewardContext, n: int, default: Normalisation) -> No
 
 async def score_preference(request: RewardRequest, context: RewardContext) -> Signal:
     """Score all responses with the context's reward model in one batched call."""
-    rm = load_rm(context.rm)
+    # Loading reads weights from disk (seconds): off the event loop, which serves other requests
+    # meanwhile (and `langgraph dev` refuses blocking calls on it).
+    rm = await asyncio.to_thread(load_rm, context.rm)
     n = len(request.responses)
     how = _normalisation(context, n, rm.default_normalisation)
     out = await rm.ascore_batch(request.chat(), request.responses, normalisation=how)

@@ -10,7 +10,7 @@ from reward_agent.errors import ConfigError
 from reward_agent.integrations.trl import build_requests, constraints_from_columns, make_trl_reward_fn
 from reward_agent.integrations.verl import build_request, compute_score
 from reward_agent.serve import ServeSettings, create_app
-from reward_agent.serve.openrlhf import GetRewardRequest, constraints_from_label, group_queries, split_response
+from reward_agent.serve.openrlhf import GetRewardRequest, constraints_from_label, group_queries
 
 CONTEXT = RewardContext(disable=("preference", "factuality"))  # deterministic: constraints only
 LOWER = {"prompt": "Describe tea in all lowercase letters.", "responses": ["tea is a calm and grassy drink", "Tea Is Calm"]}
@@ -46,23 +46,15 @@ def test_settings_validation() -> None:
         ServeSettings(max_responses=0)
 
 
-@pytest.mark.parametrize(
-    ("query", "prompt", "expected"),
-    [("Q: hi A: yes", "Q: hi A:", " yes"), ("<s>Q: hi A: yes", "Q: hi A:", " yes"), ("other", "Q:", None), ("x", None, None)],
-)
-def test_split_response(query: str, prompt: str | None, expected: str | None) -> None:
-    assert split_response(query, prompt) == expected
-
-
 def test_labels_become_constraints_or_reference() -> None:
     ids = {"instruction_id_list": ["punctuation:no_comma"], "kwargs": [{"unused": None}]}
     assert constraints_from_label(ids)[0].id == "punctuation:no_comma"
     assert constraints_from_label('[{"id": "punctuation:no_comma"}]')[0].kwargs == {}
     assert constraints_from_label("Paris") is None
     body = GetRewardRequest(query=["P? a", "P? b", "Q? c"], prompts=["P?", "P?", "Q?"], labels=["x", "x", ids])
-    groups, unsplit = group_queries(body)
-    assert [g.indices for g in groups] == [[0, 1], [2]] and not unsplit
-    assert groups[0].request.reference == "x" and groups[1].request.constraints[0].id == "punctuation:no_comma"
+    grouped = group_queries(body)
+    assert [g.indices for g in grouped.groups] == [[0, 1], [2]] and not grouped.unsplit
+    assert grouped.groups[0].request.reference == "x" and grouped.groups[1].request.constraints[0].id == "punctuation:no_comma"
 
 
 def test_get_reward_marks_missing(client: TestClient) -> None:
@@ -95,9 +87,9 @@ def test_verl_compute_score(monkeypatch: pytest.MonkeyPatch) -> None:
     out = compute_score("ifeval", "tea, tea", {"instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]},
                         {"prompt": "Say tea."})
     assert out == {"score": 0.0, "reward_missing": False}
-    assert compute_score("x", "a", "ref", {"prompt": "hi"}, context=None) == {"score": 0.0, "reward_missing": True}
-    with pytest.raises(ValueError, match="extra_info"):
-        build_request("a", None, {})
+    assert compute_score("x", "a", None, {"prompt": "hi"}, context=None) == {"score": 0.0, "reward_missing": True}
+    # no prompt: scored with what there is (tests/unit/test_verl_adapter.py has verl's call shapes)
+    assert build_request("a", None, {}).disable == ["preference"]
 
 
 def test_graph_without_result_is_a_named_500() -> None:
