@@ -91,6 +91,14 @@ class RewardRequest(BaseModel):
     disable: list[str] = Field(default_factory=list, description="Verifier ids never to run.")
     id: str | None = Field(default=None, description="Caller's id for this item, echoed in the result.")
 
+    @field_validator("reference", mode="before")
+    @classmethod
+    def _number_reference_is_text(cls, value: Any) -> Any:
+        # RL data often stores a numeric ground truth (72, not "72"); it is the same reference.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        return value
+
     @model_validator(mode="after")
     def _exactly_one_prompt_form(self) -> RewardRequest:
         if (self.prompt is None) == (self.messages is None):

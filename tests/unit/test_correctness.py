@@ -131,6 +131,8 @@ def test_reference_accepts_tests_as_json_and_stays_a_string_otherwise():
                                         "reference": {"kind": "tests", "tests": "assert f(2) == 4"}})
     assert isinstance(req.reference, CodeTestsReference) and req.reference.timeout_s == 5.0
     assert RewardRequest(prompt="p", responses=["r"], reference="72").reference == "72"
+    # A numeric ground truth (as RL datasets store it) is the same reference as its text.
+    assert RewardRequest(prompt="p", responses=["r"], reference=72).reference == "72"
 
 
 def test_signal_has_typed_outcomes_and_scores():
