@@ -14,11 +14,18 @@ from reward_agent.cli import app
 from reward_agent.context import RewardContext
 from reward_agent.planner import make_plan
 from reward_agent.types import RewardRequest, CodeTestsReference
-from reward_agent.verifiers.correctness.compare import MathVerifyWorker, compare_answer
+from reward_agent.verifiers.correctness.compare import MathVerifyWorker, close_default_worker, compare_answer
 from reward_agent.verifiers.correctness.extract import extract_answer, extract_reference
 from reward_agent.verifiers.correctness.verifier import check_correctness
 
 SLOW = str(Path(__file__).with_name("correctness_slow.py"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_default_worker():
+    close_default_worker()
+    yield
+    close_default_worker()
 
 
 @pytest.fixture(scope="module")

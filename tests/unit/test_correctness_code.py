@@ -39,6 +39,18 @@ def test_code_outcomes_through_the_sandbox():
     assert results[0]["extraction_rule"] == "last_python_block" and signal.evidence["reference_kind"] == "tests"
 
 
+def test_a_program_cannot_take_over_the_harness_names():
+    # Its own AssertionError would turn a failed assert into an error (no evidence instead of wrong).
+    shadow = "```python\nclass AssertionError(Exception):\n    pass\ndef square(x):\n    return x + x\n```"
+    own_check = "```python\ndef check(x):\n    return True\ndef square(x):\n    return x * x\n```"
+    via_global = "```python\ndef square(x):\n    global check\n    return x * x\n```"
+    local_is_fine = "```python\ndef square(x):\n    check = x * x\n    return check\n```"
+    signal = _run([shadow, own_check, via_global, local_is_fine])
+    results = signal.evidence["results"]
+    assert [r["outcome"] for r in results] == ["error", "error", "error", "correct"]
+    assert "`AssertionError`" in results[0]["detail"] and "`check`" in results[1]["detail"]
+
+
 def test_code_extraction():
     assert extract_code("```py\nx = 1\n```\ntext\n```python\ny = 2\n```").code == "y = 2"
     assert extract_code("def f():\n    return 1").rule == "whole_response"

@@ -21,7 +21,8 @@ evidence), never a pass or a fail.
 
 Outcomes: every assert holds -> `correct`; an assert fails -> `incorrect`; the program or a test
 raises anything else -> `error`; a test (or the program's top level) runs past the time limit ->
-`timeout`; no code in the response -> `unparsable`.
+`timeout`; no code in the response -> `unparsable`; code that does not parse as Python ->
+`incorrect`, by explicit rule (the model wrote a broken program; no check was needed to see it).
 """
 
 from __future__ import annotations
@@ -45,25 +46,56 @@ class CodeCheck:
 
     comparison: Comparison
     extraction_rule: str | None
-    code: str | None
 
 
-def test_program(code: str, tests: str) -> str:
+def harness_program(code: str, tests: str) -> str:
     """The sandbox program for one response: its code, then `check` running the tests."""
     body = textwrap.indent(tests.strip("\n"), " " * 8)
     return (f"{code}\n\n\ndef check(unused):\n    try:\n{body}\n"
             "    except AssertionError:\n        return False\n    return True\n")
 
 
-def _defines_check(code: str) -> bool:
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    return any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == "check" for n in tree.body) or any(
-        isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "check" for t in n.targets)
-        for n in tree.body
-    )
+# Names the harness looks up as globals. A program that rebinds one at module level could turn a
+# failed assert into something else (an `AssertionError` class of its own makes a wrong answer an
+# error, i.e. no evidence), so such programs are refused: the verdict channel stays the harness's.
+RESERVED_NAMES = frozenset({"check", "AssertionError"})
+
+
+def _module_level_nodes(tree: ast.Module):
+    """Every node whose bindings land in the module's globals (not inside def, lambda or class bodies)."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue  # the name itself is yielded; the body has its own scope
+        if isinstance(node, ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def rebound_reserved_name(code: str) -> str | None:
+    """The reserved name the program rebinds at module level (or declares `global`), if any."""
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global) and RESERVED_NAMES & set(node.names):
+            return sorted(RESERVED_NAMES & set(node.names))[0]
+    for node in _module_level_nodes(tree):
+        bound: list[str] = []
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.append(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.append(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound += [(a.asname or a.name).split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.append(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.append(node.name)
+        hit = RESERVED_NAMES.intersection(bound)
+        if hit:
+            return sorted(hit)[0]
+    return None
 
 
 def _from_sandbox(outcome: Outcome) -> Comparison:
@@ -84,31 +116,28 @@ async def check_code(responses: list[str], tests: str, timeout_s: float) -> list
     """Each response's program against `tests`, one sandbox process per response, in parallel."""
     limits = Limits(per_response_timeout_s=timeout_s)
     pool = default_pool()
-    checks: list[CodeCheck | None] = [None] * len(responses)
-    jobs: dict[int, asyncio.Task] = {}
+    decided: dict[int, Comparison] = {}
+    rules: dict[int, str] = {}
+    programs: dict[int, str] = {}
     for i, response in enumerate(responses):
         found = extract_code(response)
         if found is None:
-            checks[i] = CodeCheck(Comparison("unparsable", "code_tests", "the response holds no Python code"),
-                                  None, None)
+            decided[i] = Comparison("unparsable", "code_tests", "the response holds no Python code")
             continue
+        rules[i] = found.rule
         try:
             ast.parse(found.code)
         except SyntaxError as exc:
-            # The model wrote code that is not Python: a wrong program, not a failed check.
-            checks[i] = CodeCheck(Comparison("incorrect", "code_tests", f"SyntaxError: {exc.msg} (line {exc.lineno})"),
-                                  found.rule, found.code)
+            # Explicit rule: code that is not Python is a wrong program, not a check that failed to run.
+            decided[i] = Comparison("incorrect", "code_tests", f"SyntaxError: {exc.msg} (line {exc.lineno})")
             continue
-        if _defines_check(found.code):
-            checks[i] = CodeCheck(Comparison("error", "code_tests", "the program defines `check`, a name the "
-                                             "sandbox reserves for the test harness"), found.rule, found.code)
+        reserved = rebound_reserved_name(found.code)
+        if reserved is not None:
+            decided[i] = Comparison("error", "code_tests", f"the program rebinds `{reserved}`, a name the "
+                                    "test harness reserves")
             continue
-        jobs[i] = asyncio.ensure_future(pool.run(test_program(found.code, tests), [""], limits))
-        checks[i] = CodeCheck(Comparison("error", "code_tests", "pending"), found.rule, found.code)
-    if jobs:
-        results = await asyncio.gather(*jobs.values())
-        for i, result in zip(jobs, results):
-            previous = checks[i]
-            assert previous is not None
-            checks[i] = CodeCheck(_from_sandbox(result.outcomes[0]), previous.extraction_rule, previous.code)
-    return [c for c in checks if c is not None]
+        programs[i] = harness_program(found.code, tests)
+    results = await asyncio.gather(*(pool.run(program, [""], limits) for program in programs.values()))
+    for i, result in zip(programs, results):
+        decided[i] = _from_sandbox(result.outcomes[0])
+    return [CodeCheck(decided[i], rules.get(i)) for i in range(len(responses))]

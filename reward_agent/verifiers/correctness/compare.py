@@ -45,7 +45,7 @@ class Comparison:
     """How one answer compared with the gold, by which rule, and what each side was read as."""
 
     outcome: Outcome
-    rule: CompareRule
+    rule: CompareRule | None  # None: nothing was compared (no answer found)
     detail: str | None = None
     gold_parsed: str | None = None
     answer_parsed: str | None = None
@@ -154,6 +154,17 @@ def default_worker() -> MathVerifyWorker:
         if _DEFAULT is None:
             _DEFAULT = MathVerifyWorker()
         return _DEFAULT
+
+
+def close_default_worker() -> None:
+    """Stop the process-wide worker (tests, shutdown); the next comparison starts a fresh one.
+
+    Without this the worker still ends with its parent: it exits when its stdin closes."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        worker, _DEFAULT = _DEFAULT, None
+    if worker is not None:
+        worker.close()
 
 
 def compare_answer(answer: str, gold: str, *, worker: MathVerifyWorker | None = None,

@@ -65,10 +65,11 @@ def _summary(record: dict[str, Any]) -> str:
     if record.get("extracted") is not None:
         extracted = record["extracted"]
         text += f": answer {extracted if len(extracted) <= 40 else extracted[:37] + '...'!r}"
-    if record.get("extraction_rule"):
+    if record["outcome"] in ("correct", "incorrect") and record.get("extraction_rule"):
         text += f" (read by {record['extraction_rule']}, compared by {record['compare_rule']})"
     elif record.get("detail"):
-        text += f" ({record['detail']})"
+        detail = record["detail"]
+        text += f" ({detail if len(detail) <= 80 else detail[:77] + '...'})"
     return text
 
 
@@ -77,7 +78,7 @@ def _check_answers(responses: list[str], gold: str) -> list[dict[str, Any]]:
     for response in responses:
         found = extract_answer(response)
         if found is None:
-            records.append(_record(Comparison("unparsable", "numeric", "no final answer found in the response"),
+            records.append(_record(Comparison("unparsable", None, "no final answer found in the response"),
                                    None, None))
             continue
         records.append(_record(compare_answer(found.answer, gold, timeout_s=DEFAULT_TIMEOUT_S),
