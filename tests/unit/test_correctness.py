@@ -156,6 +156,14 @@ def test_signal_has_typed_outcomes_and_scores():
                                                                               "unparsable": 1}
 
 
+def test_context_can_score_unparsable_answers_as_wrong():
+    request = RewardRequest(prompt="q", reference="72", responses=["A: 72", "I would rather not say."])
+    signal = asyncio.run(check_correctness(request, RewardContext(unparsable_answers="wrong")))
+    assert signal.scores == [1.0, 0.0]
+    assert signal.evidence["results"][1]["outcome"] == "unparsable"
+    assert "unparsable_answers='wrong'" in signal.evidence["results"][1]["scored_as"]
+
+
 QUESTION = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
             "How many clips did Natalia sell altogether in April and May?")
 

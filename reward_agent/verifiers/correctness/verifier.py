@@ -10,7 +10,9 @@ comparison rule and what each side was parsed as:
 
 - `correct` -> 1.0, `incorrect` -> 0.0;
 - `unparsable` (no answer found, or math-verify cannot read it as math), `timeout`, `error`
-  -> None: no evidence, left out by the judger, never a silent 0 or 1.
+  -> None: no evidence, left out by the judger, never a silent 0 or 1. A context with
+  `unparsable_answers="wrong"` scores `unparsable` as 0.0 instead, and the evidence says so
+  (`scored_as`); timeouts and errors are failures of the check, not of the answer, and stay None.
 
 It is a hard signal (`hard=True`): the `gated` judger caps a wrong answer at `gate_cap`. Its
 default weight is 2.0, so that under the default `weighted_sum` judger a verified-correct answer
@@ -102,6 +104,12 @@ async def check_correctness(request: RewardRequest, context: RewardContext) -> S
         records = await asyncio.to_thread(_check_answers, list(request.responses), gold.answer)
         evidence = {"reference_kind": "answer", "gold": gold.answer, "gold_rule": gold.rule}
     scores = [SCORES.get(r["outcome"]) for r in records]
+    if context.unparsable_answers == "wrong":
+        # Explicit rule, chosen by the context: a response without a readable answer counts as wrong.
+        for i, r in enumerate(records):
+            if r["outcome"] == "unparsable":
+                scores[i] = 0.0
+                r["scored_as"] = "wrong (context: unparsable_answers='wrong')"
     counts: dict[str, int] = {}
     for r in records:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
