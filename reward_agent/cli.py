@@ -156,7 +156,9 @@ def score(
         Optional[list[str]],
         typer.Option("--constraint", "-c", help='A constraint: ID or ID=\'{"kwarg": value}\' (repeat).'),
     ] = None,
-    reference: Annotated[Optional[str], typer.Option(help="A reference answer.")] = None,
+    reference: Annotated[Optional[str], typer.Option(
+        help="A reference answer (runs the correctness verifier): a number, LaTeX, a short answer, "
+        "or a worked solution ending in '#### X' / 'A: X'.")] = None,
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
     planner: Annotated[Optional[str], typer.Option(help="rules or llm.")] = None,

@@ -81,6 +81,11 @@ class RewardContext(BaseModel):
     checker_timeout_s: float = Field(
         default=2.0, gt=0, le=60, description="Generated checkers: sandbox time limit per response."
     )
+    unparsable_answers: Literal["no_evidence", "wrong"] = Field(
+        default="no_evidence",
+        description="correctness verifier: a response with no readable final answer scores None (no "
+        "evidence) or 0.0 ('wrong', e.g. for RL runs that must not let a missing answer escape).",
+    )
     rm: RMSpec = Field(
         default_factory=RMSpec,
         description="Preference reward model: backend (embedded, transformers, http, vllm, generative, ...), "

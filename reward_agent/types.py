@@ -47,6 +47,20 @@ class ConstraintSpec(BaseModel):
         return {} if value is None else value
 
 
+class CodeTestsReference(BaseModel):
+    """A reference for code answers: Python tests each response's program must pass.
+
+    `tests` is Python run after the response's code, e.g. `"assert add(2, 2) == 4"`; an
+    AssertionError means the program is wrong, any other exception is an error (no evidence).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["tests"] = "tests"
+    tests: str = Field(min_length=1, description="Python statements (asserts) run against the response's code.")
+    timeout_s: float = Field(default=5.0, gt=0, le=60, description="Sandbox time limit per response.")
+
+
 def last_user_turn(messages: list[Message]) -> str:
     """The content of the last user turn of a chat (the instruction its responses answer)."""
     return next(m.content for m in reversed(messages) if m.role == "user")
@@ -62,7 +76,11 @@ class RewardRequest(BaseModel):
         default=None, description="A chat ending with the user turn the responses answer."
     )
     responses: list[str] = Field(min_length=1, description="Candidate responses to reward.")
-    reference: str | None = Field(default=None, description="Optional reference answer.")
+    reference: str | CodeTestsReference | None = Field(
+        default=None,
+        description="Optional reference: the correct answer (text, a number, LaTeX, or a worked solution "
+        "ending in `#### X` / `A: X`), or tests for code answers ({\"kind\": \"tests\", \"tests\": ...}).",
+    )
     constraints: list[ConstraintSpec] | None = Field(
         default=None,
         description="Constraints given by the caller; when absent they are extracted from the prompt.",
@@ -72,6 +90,14 @@ class RewardRequest(BaseModel):
     )
     disable: list[str] = Field(default_factory=list, description="Verifier ids never to run.")
     id: str | None = Field(default=None, description="Caller's id for this item, echoed in the result.")
+
+    @field_validator("reference", mode="before")
+    @classmethod
+    def _number_reference_is_text(cls, value: Any) -> Any:
+        # RL data often stores a numeric ground truth (72, not "72"); it is the same reference.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        return value
 
     @model_validator(mode="after")
     def _exactly_one_prompt_form(self) -> RewardRequest:

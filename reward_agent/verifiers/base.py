@@ -44,6 +44,7 @@ VERIFIERS: Registry[VerifierSpec] = Registry("verifier")
 VERIFIERS.register("constraints", "reward_agent.verifiers.constraints.verifier:VERIFIER")
 VERIFIERS.register("preference", "reward_agent.verifiers.preference:VERIFIER")
 VERIFIERS.register("factuality", "reward_agent.verifiers.factuality.verifier:VERIFIER")
+VERIFIERS.register("correctness", "reward_agent.verifiers.correctness.verifier:VERIFIER")
 
 
 def register_verifier(spec: VerifierSpec, *, replace: bool = False) -> None:

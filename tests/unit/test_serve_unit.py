@@ -87,6 +87,9 @@ def test_verl_compute_score(monkeypatch: pytest.MonkeyPatch) -> None:
     out = compute_score("ifeval", "tea, tea", {"instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]},
                         {"prompt": "Say tea."})
     assert out == {"score": 0.0, "reward_missing": False}
+    # A string ground truth is a reference: the correctness verifier finds "a" is not "ref".
+    assert compute_score("x", "a", "ref", {"prompt": "hi"}, context=None) == {"score": 0.0, "reward_missing": False}
+    # Nothing to check at all (no ground truth, RM off): the reward is missing, not a silent 0.
     assert compute_score("x", "a", None, {"prompt": "hi"}, context=None) == {"score": 0.0, "reward_missing": True}
     # no prompt: scored with what there is (tests/unit/test_verl_adapter.py has verl's call shapes)
     assert build_request("a", None, {}).disable == ["preference"]
