@@ -16,6 +16,7 @@ from rich.table import Table
 from .cli_index import index_app
 from .context import RewardContext, load_context
 from .errors import RewardAgentError
+from .redaction import redact_text
 from .types import ConstraintSpec, RewardRequest, RewardResult
 
 app = typer.Typer(help="Turn a prompt and candidate responses into rewards, with the evidence.", no_args_is_help=True)
@@ -29,7 +30,7 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON f
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {redact_text(message)}")
     raise typer.Exit(code=2)
 
 

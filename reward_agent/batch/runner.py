@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from tqdm import tqdm
 
 from ..errors import ConfigError
+from ..redaction import redact_text
 
 __all__ = ["BatchReport", "ResultsFileError", "arun_batch", "error_fields", "error_row", "read_rows", "run_batch"]
 
@@ -77,7 +78,8 @@ def error_row(item_id: str, exc: BaseException) -> dict[str, Any]:
 
 def _dump(row: dict[str, Any]) -> str:
     # allow_nan=False: NaN is not JSON and would make the file unreadable to strict parsers.
-    return json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n"
+    # redact_text: an error message may quote a URL with credentials or a known secret.
+    return redact_text(json.dumps(row, ensure_ascii=False, allow_nan=False)) + "\n"
 
 
 def read_rows(path: str | Path, *, repair: bool = False) -> list[dict[str, Any]]:
