@@ -154,15 +154,17 @@ class ModelSpec(BaseModel):
             yield name, redact_url(value) if name == "base_url" and value else value
 
     @field_serializer("api_key")
-    def _mask_key(self, key: SecretStr | None, info: FieldSerializationInfo) -> str | None:
-        """Masked in every dump; `model_dump(context=redaction.REVEAL)` gives the value."""
-        if key is None:
-            return None
+    def _mask_key(self, key: SecretStr | None, info: FieldSerializationInfo) -> Any:
+        """JSON dumps show a mask (`model_dump(mode="json", context=redaction.REVEAL)`: the value);
+        Python dumps keep the SecretStr, so `ModelSpec(**spec.model_dump())` round-trips."""
+        if key is None or not info.mode_is_json():
+            return key
         return key.get_secret_value() if (info.context or {}).get("reveal_secrets") else MASK
 
     @field_serializer("base_url")
     def _mask_url_credentials(self, url: str | None, info: FieldSerializationInfo) -> str | None:
-        if url is None or (info.context or {}).get("reveal_secrets"):
+        """`user:password@` masked in JSON dumps (Python dumps round-trip)."""
+        if url is None or not info.mode_is_json() or (info.context or {}).get("reveal_secrets"):
             return url
         return redact_url(url)
 

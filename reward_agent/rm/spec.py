@@ -49,10 +49,12 @@ class RMSpec(BaseModel):
         for name, value in super().__repr_args__():
             yield name, redact(value) if name == "options" else redact_url(value) if name == "model" else value
 
+    # JSON dumps (what leaves the process: /v1/config, run configs) are masked; Python dumps
+    # round-trip (`RMSpec(**spec.model_dump())`); `context=redaction.REVEAL` unmasks JSON.
     @field_serializer("model")
     def _mask_model(self, model: str, info: FieldSerializationInfo) -> str:
-        return model if (info.context or {}).get("reveal_secrets") else redact_url(model)
+        return model if not info.mode_is_json() or (info.context or {}).get("reveal_secrets") else redact_url(model)
 
     @field_serializer("options")
     def _mask_options(self, options: dict[str, Any], info: FieldSerializationInfo) -> dict[str, Any]:
-        return options if (info.context or {}).get("reveal_secrets") else redact(options)
+        return options if not info.mode_is_json() or (info.context or {}).get("reveal_secrets") else redact(options)

@@ -6,8 +6,8 @@ shape apply to the REST routes and to the LangServe routes at `/reward`:
 * bearer-token auth (when a token is configured) on everything but `/health` and `/ready`;
 * the body of a POST is read up to `max_body_bytes` (413 past it) within `body_timeout_s`
   (408 past it); its JSON nesting is measured on the raw bytes, before any parser recurses
-  into it (400 past `max_json_depth`); it must be UTF-8 (400) and JSON (400, with line and
-  column) holding only real text (422 for a lone surrogate such as `"\ud800"`, which no UTF-8
+  into it (400 past `max_json_depth`); it must be UTF-8 (400) and standard JSON (400, with
+  line and column; NaN, Infinity and numbers beyond a double are refused) holding only real text (422 for a lone surrogate such as `"\ud800"`, which no UTF-8
   encoder can write back); it is then replayed to the app unchanged;
 * a non-streaming request that runs past `request_timeout_s` is cancelled and gets a 504;
 * every response body leaving the server has the known secret values masked
@@ -129,7 +129,9 @@ def check_json_body(body: bytes, max_depth: int = 64) -> Any:
     if len(body) > max_depth and (depth := json_depth(body)) > max_depth:
         raise RequestRejected(400, f"JSON nested {depth} levels deep; the limit is {max_depth} (max_json_depth)")
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except NonFiniteNumber as exc:
+        raise RequestRejected(400, str(exc)) from None
     except json.JSONDecodeError as exc:
         raise RequestRejected(400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:  # unreachable below max_json_depth; kept so no parser depth is a 500
@@ -141,6 +143,21 @@ def check_json_body(body: bytes, max_depth: int = 64) -> Any:
                 422, f"{where or 'body'}: holds a lone surrogate (a \\uD800-\\uDFFF escape that is not part of a "
                 "pair), which is not Unicode text; send valid text")
     return parsed
+
+
+class NonFiniteNumber(ValueError):
+    """NaN, Infinity or a number too large for a float: not JSON, and no answer could echo it."""
+
+
+def _no_constant(name: str) -> Any:
+    raise NonFiniteNumber(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise NonFiniteNumber(f"number {text[:40]} is out of the range of a double")
+    return value
 
 
 def find_lone_surrogate(value: Any, path: str = "") -> str | None:

@@ -121,6 +121,16 @@ def test_surrogate_pairs_are_text(client: TestClient) -> None:
     assert response.status_code == 200 and response.json()["id"] == "\U0001f600"
 
 
+@pytest.mark.parametrize("body", ['{"prompt": "p", "responses": ["a"], "id": NaN}', '{"input": Infinity}',
+                                  '[{"prompt": "p", "responses": ["a"], "x": -Infinity}]', '{"missing_reward": 1e400}'])
+def test_non_finite_numbers_are_400(client: TestClient, body: str) -> None:
+    """NaN/Infinity are not JSON; echoed back in a 422 they made the answer itself unencodable (a 500)."""
+    for path in ("/v1/score", "/v1/score/batch", "/get_reward", "/reward/batch", "/reward/stream_log"):
+        response = post_raw(client, path, body)
+        assert response.status_code == 400, (path, response.text)
+        assert "NaN" in response.json()["detail"] or "range of a double" in response.json()["detail"]
+
+
 def test_oversized_body_is_413(client: TestClient) -> None:
     big = json.dumps({"prompt": "p", "responses": ["x" * (300 * 1024)]})
     response = post_raw(client, "/v1/score", big)
