@@ -127,7 +127,7 @@ def _url_secrets(text: str) -> list[str]:
         found.append(userinfo)
         # The password alone too; a user name alone is not scrubbed from free text (a name like
         # "reward" would mask ordinary words), only as part of the whole userinfo.
-        user, sep, password = userinfo.partition(":")
+        _, sep, password = userinfo.partition(":")
         if sep and password:
             found.append(password)
         # HTTP clients send userinfo as `Authorization: Basic base64(user:password)`; a server
