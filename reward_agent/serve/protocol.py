@@ -1,7 +1,6 @@
 """How `reward-agent serve` runs uvicorn: the HTTP protocol with a header-read timeout.
 
-uvicorn bounds an idle keep-alive connection (`timeout_keep_alive`) and a header's size
-(`h11_max_incomplete_event_size`), but not the time a client may take to send a request's
+uvicorn bounds an idle keep-alive connection (`timeout_keep_alive`), but not the time a client may take to send a request's
 header: a client that sends half a header and stalls holds the connection (and its slot)
 forever. `header_timeout_protocol` is uvicorn's h11 protocol plus one timer per request: armed
 when a connection opens or the first byte of a next request arrives, disarmed when the header is
@@ -20,8 +19,6 @@ from .settings import ServeSettings
 
 __all__ = ["header_timeout_protocol", "uvicorn_config"]
 
-# Most bytes of one request header (uvicorn passes it to h11); above, h11 answers 400.
-MAX_HEADER_BYTES = 64 * 1024
 _TIMEOUT_BODY = b"request header not received within the time limit\n"
 TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
@@ -95,6 +92,5 @@ def uvicorn_config(app: Any, host: str, port: int, settings: ServeSettings | Non
         port=port,
         log_level=log_level,
         http=header_timeout_protocol(settings.header_timeout_s),
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         **kwargs,
     )

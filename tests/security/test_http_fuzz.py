@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from sse_starlette.sse import AppStatus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +44,9 @@ GET_ROUTES = ["/health", "/ready", "/v1/config", "/reward/input_schema", "/rewar
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
+    # sse-starlette keeps one exit event per process, bound to the first event loop that streamed;
+    # each TestClient runs its own loop (a real server has one).
+    AppStatus.should_exit_event = None
     with TestClient(create_app(CONTEXT, APP_SETTINGS), raise_server_exceptions=False) as c:
         c.headers["Authorization"] = f"Bearer {TOKEN}"
         yield c

@@ -137,6 +137,18 @@ def test_oversized_body_is_413(client: TestClient) -> None:
     assert response.status_code == 413 and "limit" in response.json()["detail"]
 
 
+def test_oversized_chunked_body_without_length_is_413(client: TestClient) -> None:
+    """No Content-Length to refuse up front: the guard counts while reading and stops at the limit."""
+    def chunks():
+        yield b'{"prompt": "p", "responses": ["'
+        for _ in range(400):
+            yield b"x" * 1024
+        yield b'"]}'
+
+    response = client.post("/v1/score", content=chunks(), headers=JSON_HEADERS)
+    assert response.status_code == 413 and "exceeds the limit of 262144 bytes" in response.json()["detail"]
+
+
 def test_get_reward_enforces_max_responses_per_prompt(client: TestClient) -> None:
     """1,024 queries sharing one prompt are not one request of 1,024 responses: 413, naming the limit."""
     n = 1024

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sse_starlette.sse import AppStatus
 
 from reward_agent import RewardContext, load_context
 from reward_agent.batch.runner import arun_batch
@@ -125,11 +126,20 @@ def test_dumps_of_the_context_mask_every_secret(server: Recorder) -> None:
 def test_v1_config_masks_every_secret(server: Recorder) -> None:
     for ctx in (secret_context(server), RewardContext(rm={"backend": "generative", "options": {"judge": {
             "provider": "openai", "model": "m", "base_url": f"http://{server.base}/v1", "api_key": JUDGE_KEY}}})):
+        # sse-starlette keeps one exit event per process, bound to the first event loop that
+        # streamed; each TestClient runs its own loop (a real server has one).
+        AppStatus.should_exit_event = None
         with TestClient(create_app(ctx, ServeSettings(token=SERVER_TOKEN, warmup=False))) as client:
             response = client.get("/v1/config", headers={"Authorization": f"Bearer {SERVER_TOKEN}"})
             assert response.status_code == 200
             assert_clean(response.text, "/v1/config")
             assert response.json()["limits"]["auth"] is True
+            # The LangServe routes run the graph with this context bound: their event streams too.
+            request = {"request": {**LOWER, "verifiers": ["constraints"]}}
+            for path in ("/reward/stream_events", "/reward/stream_log", "/reward/invoke"):
+                streamed = client.post(path, json={"input": request}, headers={"Authorization": f"Bearer {SERVER_TOKEN}"})
+                assert streamed.status_code == 200
+                assert_clean(streamed.text, path)
 
 
 def test_secrets_reach_the_rm_and_model_but_no_response(server: Recorder, caplog: pytest.LogCaptureFixture) -> None:
