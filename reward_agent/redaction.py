@@ -41,6 +41,7 @@ __all__ = [
     "remember",
     "reveal",
     "scrub_bytes",
+    "scrub_text",
 ]
 
 MASK = "<redacted>"
@@ -142,14 +143,20 @@ def redact_url(url: str) -> str:
     return _QUERY_SECRET.sub(lambda m: m.group("key") + MASK, _URL_USERINFO.sub(lambda m: m.group("scheme") + MASK + "@", url))
 
 
+def scrub_text(text: str) -> str:
+    """`text` with every remembered secret value masked, and nothing else changed (for data
+    files, whose other URLs and words must stay as they are)."""
+    pattern = _pattern
+    return pattern.sub(MASK, text) if pattern is not None and text else text
+
+
 def redact_text(text: str) -> str:
     """`text` with URL credentials, bearer/basic tokens and every remembered secret masked."""
     if not isinstance(text, str) or not text:
         return text
     text = redact_url(text)
     text = _BEARER.sub(lambda m: m.group("scheme") + MASK, text)
-    pattern = _pattern
-    return pattern.sub(MASK, text) if pattern is not None else text
+    return scrub_text(text)
 
 
 def redact(value: Any, key: object = None) -> Any:
