@@ -226,3 +226,19 @@ def test_config_errors_do_not_quote_credentials() -> None:
                                                    "base_url": f"ftp://u:{URL_PASSWORD}@h/v1"}})
     assert "must start with http" in str(caught.value)
     assert URL_PASSWORD not in str(caught.value)
+
+
+def test_results_of_the_python_api_are_clean(server: Recorder) -> None:
+    """No HTTP layer to scrub here: the evidence, plan reasons and errors are redacted at the source."""
+    from reward_agent import score
+
+    context = secret_context(server)
+    result = score(LOWER, context)
+    assert result.signals["preference"].status == "ok"
+    assert result.signals["preference"].evidence["model"] == f"http://{MASK}@{server.base}/get_reward"
+    assert_clean(result.model_dump_json(), "a RewardResult")
+    server.mode = "echo"
+    failed = score({**LOWER, "id": "again"}, secret_context(server, gate_cap=0.25))  # another context: a fresh call
+    assert failed.signals["preference"].status == "failed"
+    assert "refused" in failed.signals["preference"].error or "failed after" in failed.signals["preference"].error
+    assert_clean(failed.model_dump_json(), "a failed RewardResult")
