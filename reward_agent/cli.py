@@ -17,6 +17,7 @@ from .cli_index import index_app
 from .cli_models import models_app
 from .context import RewardContext, load_context
 from .errors import RewardAgentError
+from .redaction import redact_text
 from .types import ConstraintSpec, RewardRequest, RewardResult
 
 app = typer.Typer(help="Turn a prompt and candidate responses into rewards, with the evidence.", no_args_is_help=True)
@@ -36,7 +37,7 @@ ProfileOpt = Annotated[
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however narrow the terminal
+    err_console.print(f"[bold red]error:[/] {redact_text(message)}", soft_wrap=True)  # one line, however narrow
     raise typer.Exit(code=2)
 
 
@@ -264,7 +265,10 @@ def serve(
         Optional[str], typer.Option(help="Require 'Authorization: Bearer TOKEN' (default: $REWARD_AGENT_TOKEN).")
     ] = None,
     request_timeout: Annotated[Optional[float], typer.Option(help="Seconds per non-streaming request (504 past it).")] = None,
-    max_responses: Annotated[Optional[int], typer.Option(help="Most responses per request (413 above).")] = None,
+    max_responses: Annotated[Optional[int], typer.Option(help="Most responses per request, and per prompt in /get_reward (413 above).")] = None,
+    max_json_depth: Annotated[Optional[int], typer.Option(help="Deepest JSON nesting of a body (400 above; default 64).")] = None,
+    header_timeout: Annotated[Optional[float], typer.Option(help="Seconds a client has to send a request header (408 and close past it; default 10).")] = None,
+    body_timeout: Annotated[Optional[float], typer.Option(help="Seconds a client has to send a request body (408 past it; default 60).")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the reward graph over HTTP: LangServe at /reward, REST /v1/*, OpenRLHF /get_reward."""
@@ -273,7 +277,9 @@ def serve(
 
     context = _context(config, profile=profile)
     try:
-        settings = ServeSettings.from_env(token=token, request_timeout_s=request_timeout, max_responses=max_responses)
+        settings = ServeSettings.from_env(token=token, request_timeout_s=request_timeout, max_responses=max_responses,
+                                          max_json_depth=max_json_depth, header_timeout_s=header_timeout,
+                                          body_timeout_s=body_timeout)
     except RewardAgentError as exc:
         _fail(str(exc))
         return

@@ -2,13 +2,20 @@
 
 Which model serves each role, which planner and judger run, the weights, the timeouts.
 Precedence, lowest to highest: defaults, then `REWARD_AGENT_*` environment variables,
-then a config file (YAML or JSON), then values passed for this run.
+then a config file (YAML or JSON), then values passed for this run. A run's context layers
+over the environment (`layer_context`): only the fields it sets replace the loaded ones.
+
+Names that select registered things (judger, RM backend and options, verifier ids in `weights`
+and `disable`, retrieval sources) are checked against the registries when a context is built,
+so a typo fails at load with "did you mean" instead of silently doing nothing.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError
+from .errors import ConfigError, UnknownIdError
 from .llm import ModelSpec
 from .retrieval.base import RetrievalSpec
 from .rm.spec import RMSpec
@@ -122,12 +129,93 @@ class RewardContext(BaseModel):
             raise ValueError(f"unknown model role(s) {unknown}; roles are {list(MODEL_ROLES)}")
         return models
 
+    @model_validator(mode="after")
+    def _registered_names(self) -> RewardContext:
+        check_registered_names(self)
+        return self
+
     def model_for(self, role: str) -> ModelSpec | None:
         """The model configured for `role`, or None when the role has none."""
         return self.models.get(role)
 
     def weight_of(self, verifier_id: str, default: float) -> float:
         return self.weights.get(verifier_id, default)
+
+
+def check_registered_names(context: RewardContext) -> None:
+    """Raise ConfigError (one line, with "did you mean") for a name no registry knows.
+
+    Checked against the registries as they are now, so verifiers, judgers and RM backends a
+    user registered before building the context are accepted.
+    """
+    # Imported here: these modules import this one.
+    from .judger import JUDGERS
+    from .rm.auto import check_spec
+    from .verifiers.base import VERIFIERS
+
+    def named(where: str, exc: UnknownIdError | ConfigError) -> ConfigError:
+        return ConfigError(f"{where}: {exc}")
+
+    if context.judger not in JUDGERS:
+        raise named("judger", JUDGERS.unknown(context.judger))
+    for where, ids in (("weights", list(context.weights)), ("disable", list(context.disable))):
+        for vid in ids:
+            if vid not in VERIFIERS:
+                raise named(where, VERIFIERS.unknown(vid))
+    try:
+        check_spec(context.rm)
+    except ConfigError as exc:
+        raise named("rm", exc) from None
+
+
+def layer_context(run: RewardContext | None, base: RewardContext | None = None) -> RewardContext:
+    """The context a run uses: `base` (default: environment and config file, `default_context()`)
+    with the fields `run` set explicitly replacing base's values of those fields.
+
+    A field is replaced whole: `weights`, `models` and `rm` are one field each, so a run that
+    sets `rm` sets all of it. Fields the run left at their defaults keep the environment's value.
+    """
+    base = default_context() if base is None else base
+    if run is None or run is base:
+        return base
+    updates = {name: getattr(run, name) for name in run.model_fields_set}
+    if not updates:
+        return base
+    # Both sides are validated contexts and each field is replaced whole, so no re-validation
+    # is needed (registry names were checked when each was built).
+    return base.model_copy(update=updates)
+
+
+def _describe_errors(exc: ValidationError) -> str:
+    """One `field.path: message` per problem, with "did you mean" for unknown fields and for
+    values outside a fixed set (`planner: rulez`)."""
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        message = err["msg"]
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            known = _fields_at(err["loc"][:-1])
+            close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+            message = f"unknown setting{f'; did you mean {close[0]!r}?' if close else ''} (known: {', '.join(known)})"
+        elif err["type"] == "literal_error":
+            allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+            close = difflib.get_close_matches(str(err.get("input")), allowed, n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+        problems.append(f"{loc}: {message}")
+    return "; ".join(problems)
+
+
+def _fields_at(path: tuple[Any, ...]) -> list[str]:
+    """The field names of the (nested) model at `path` inside RewardContext, for suggestions."""
+    model: Any = RewardContext
+    for part in path:
+        field = getattr(model, "model_fields", {}).get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
 
 
 def _env_settings(environ: dict[str, str]) -> dict[str, Any]:
@@ -211,10 +299,7 @@ def load_context(
     try:
         return RewardContext.model_validate(settings)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid settings: {problems}") from None
+        raise ConfigError(f"invalid settings: {_describe_errors(exc)}") from None
 
 
 @lru_cache(maxsize=1)

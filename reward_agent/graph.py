@@ -27,7 +27,7 @@ from langgraph.runtime import get_runtime
 from langgraph.types import Command, Send
 from typing_extensions import TypedDict
 
-from .context import RewardContext, default_context
+from .context import RewardContext, layer_context
 from .errors import ConfigError
 from .judger import JUDGERS, best_index
 from .planner import make_plan
@@ -68,9 +68,9 @@ class VerifierTask(TypedDict):
 
 
 def _context() -> RewardContext:
-    """The run's context, or the environment/default one when the caller passed none."""
-    context = get_runtime(RewardContext).context
-    return context if context is not None else default_context()
+    """The environment/config-file context with the fields the run's context set laid over it
+    (a run passing `RewardContext(judger="gated")` keeps `REWARD_AGENT_*` for everything else)."""
+    return layer_context(get_runtime(RewardContext).context)
 
 
 _thread_loops = threading.local()

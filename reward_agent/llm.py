@@ -24,7 +24,7 @@ import threading
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FieldSerializationInfo, SecretStr, field_serializer, model_validator
 
 from .embedded import (
     EMBEDDED_MODEL_NAME,
@@ -38,6 +38,7 @@ from .embedded import (
     load_embedded_weights,
 )
 from .errors import ConfigError, UnknownIdError
+from .redaction import MASK, collect_secrets, redact_url, remember
 from .structured import StructuredAnswer, ainvoke_structured, describe_schema, extract_json, invoke_structured
 
 __all__ = [
@@ -85,7 +86,9 @@ class ModelSpec(BaseModel):
         default="", description="Model name as the server knows it (embedded: fixed; llamacpp: artefact or path)."
     )
     base_url: str | None = Field(default=None, description="e.g. http://127.0.0.1:8000/v1 (openai only).")
-    api_key: str | None = Field(default=None, repr=False, description="Secret; else read from api_key_env.")
+    api_key: SecretStr | None = Field(
+        default=None, repr=False, description="Secret (masked in every dump); else read from api_key_env."
+    )
     api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the key.")
     temperature: float = Field(default=0.0, description="0 = greedy decoding.")
     max_tokens: int = Field(default=512, description="Most tokens to generate per call.")
@@ -127,11 +130,11 @@ class ModelSpec(BaseModel):
                     "(use 'https://api.openai.com/v1' for OpenAI itself)"
                 )
             if not self.base_url.startswith(("http://", "https://")):
-                raise ConfigError(f"ModelSpec base_url {self.base_url!r} must start with http:// or https://")
+                raise ConfigError(f"ModelSpec base_url {redact_url(self.base_url)!r} must start with http:// or https://")
             if not self.model:
                 raise ConfigError(
                     "ModelSpec(provider='openai') needs model= : the name the server serves "
-                    f"(GET {self.base_url.rstrip('/')}/models lists them)"
+                    f"(GET {redact_url(self.base_url).rstrip('/')}/models lists them)"
                 )
         elif self.provider == "llamacpp":
             if not self.model:
@@ -157,19 +160,41 @@ class ModelSpec(BaseModel):
             raise ConfigError(f"ModelSpec timeout_s={self.timeout_s} must be positive")
         if self.max_retries < 0:
             raise ConfigError(f"ModelSpec max_retries={self.max_retries} must be 0 or more")
+        remember(collect_secrets(self))
         return self
+
+    def __repr_args__(self) -> Any:  # repr/str show what dumps show (api_key is repr=False)
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "base_url" and value else value
+
+    @field_serializer("api_key")
+    def _mask_key(self, key: SecretStr | None, info: FieldSerializationInfo) -> Any:
+        """JSON dumps show a mask (`model_dump(mode="json", context=redaction.REVEAL)`: the value);
+        Python dumps keep the SecretStr, so `ModelSpec(**spec.model_dump())` round-trips."""
+        if key is None or not info.mode_is_json():
+            return key
+        return key.get_secret_value() if (info.context or {}).get("reveal_secrets") else MASK
+
+    @field_serializer("base_url")
+    def _mask_url_credentials(self, url: str | None, info: FieldSerializationInfo) -> str | None:
+        """`user:password@` masked in JSON dumps (Python dumps round-trip)."""
+        if url is None or not info.mode_is_json() or (info.context or {}).get("reveal_secrets"):
+            return url
+        return redact_url(url)
 
     def resolved_api_key(self) -> str:
         """The key to send: `api_key`, else `$api_key_env`, else a placeholder for keyless local servers."""
-        key = self.api_key or os.environ.get(self.api_key_env)
+        key = (self.api_key.get_secret_value() if self.api_key else None) or os.environ.get(self.api_key_env)
         if key:
+            remember([key])
             return key
         if self.base_url and "api.openai.com" in self.base_url:
             raise ConfigError(f"OpenAI needs an API key: pass api_key= or set {self.api_key_env}")
         return _PLACEHOLDER_API_KEY
 
     def identity(self) -> dict[str, Any]:
-        """What determines the model's answers: used in cache keys. No secrets, no transport settings."""
+        """What determines the model's answers: used in cache keys. No secrets (URL credentials are
+        masked by the base_url serializer), no transport settings."""
         return self.model_dump(include={"provider", "model", "base_url", "temperature", "max_tokens", "json_mode"})
 
 

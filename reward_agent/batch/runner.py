@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from tqdm import tqdm
 
 from ..errors import ConfigError
+from ..redaction import scrub_text
 
 __all__ = ["BatchReport", "ResultsFileError", "arun_batch", "error_fields", "error_row", "read_rows", "run_batch"]
 
@@ -77,7 +78,9 @@ def error_row(item_id: str, exc: BaseException) -> dict[str, Any]:
 
 def _dump(row: dict[str, Any]) -> str:
     # allow_nan=False: NaN is not JSON and would make the file unreadable to strict parsers.
-    return json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n"
+    # scrub_text: an error message may quote a secret of the configuration (only known values are
+    # masked, so responses and URLs in the data stay as they are).
+    return scrub_text(json.dumps(row, ensure_ascii=False, allow_nan=False)) + "\n"
 
 
 def read_rows(path: str | Path, *, repair: bool = False) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from ..context import RewardContext
+from ..redaction import redact
 from ..types import RewardRequest, RewardResult
 
 __all__ = ["DIGITS", "ascore_row", "model_calls_by_role", "result_row", "run_config"]
@@ -66,12 +67,9 @@ async def ascore_row(request: RewardRequest | dict[str, Any], context: RewardCon
 
 
 def _redacted(dump: dict[str, Any]) -> dict[str, Any]:
-    """A context dump without secrets: a config file is shared, an API key must not be in it."""
-    models = dump.get("models") or {}
-    for spec in models.values():
-        if isinstance(spec, dict) and spec.get("api_key"):
-            spec["api_key"] = "<redacted>"
-    return dump
+    """A context dump without secrets: a config file is shared, a credential must not be in it
+    (API keys, RM headers, a judge's key, user:password@ in URLs; see `reward_agent.redaction`)."""
+    return redact(dump)
 
 
 def package_version() -> str:

@@ -8,9 +8,12 @@ Backends: `local` (a FAISS index built by `reward-agent index build`), `web` (Du
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, runtime_checkable
+import difflib
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..errors import UnknownIdError
 
 SourceKind = Literal["local", "web", "llm"]
 RetrievalStatus = Literal["ok", "unavailable", "failed"]
@@ -71,3 +74,13 @@ class RetrievalSpec(BaseModel):
     k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per claim.")
     web_timeout_s: float = Field(default=8.0, gt=0, description="Per-query timeout of the web backend.")
     web_min_interval_s: float = Field(default=1.0, ge=0, description="Rate limit: seconds between web queries.")
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _known_sources(cls, sources: Any) -> Any:
+        """An unknown source fails with a suggestion (`wbe` -> did you mean 'web'?)."""
+        known = list(get_args(SourceKind))
+        for source in [sources] if isinstance(sources, str) else sources if isinstance(sources, (list, tuple)) else []:
+            if isinstance(source, str) and source not in known:
+                raise UnknownIdError("retrieval source", source, known, difflib.get_close_matches(source, known, n=1))
+        return sources

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..errors import ConfigError
+from ..redaction import redact_text, redact_url
 from .base import RMError
 
 __all__ = ["HttpSettings", "post_batches"]
@@ -50,6 +51,7 @@ async def post_json(client: Any, url: str, payload: dict[str, Any], settings: Ht
     """POST `payload`, retrying what may succeed on a second try. Returns (JSON body, attempts)."""
     import httpx
 
+    shown = redact_url(url)  # messages name the server, never its credentials
     last = "no attempt made"
     for attempt in range(settings.retries + 1):
         if attempt:
@@ -60,18 +62,18 @@ async def post_json(client: Any, url: str, payload: dict[str, Any], settings: Ht
             last = f"timed out after {settings.timeout_s:g} s"
             continue
         except httpx.TransportError as exc:
-            last = f"{type(exc).__name__}: {exc}"
+            last = f"{type(exc).__name__}: {redact_text(str(exc))}"
             continue
         if response.status_code >= 400:
-            last = f"HTTP {response.status_code}: {response.text[:300]}"
+            last = f"HTTP {response.status_code}: {redact_text(response.text[:300])}"
             if _retryable(response.status_code):
                 continue
-            raise RMError(f"reward server {url} refused the request ({last})")
+            raise RMError(f"reward server {shown} refused the request ({last})")
         try:
             return response.json(), attempt + 1
         except ValueError:
-            raise RMError(f"reward server {url} answered with non-JSON: {response.text[:200]!r}") from None
-    raise RMError(f"reward server {url} failed after {settings.retries + 1} attempt(s): {last}")
+            raise RMError(f"reward server {shown} answered with non-JSON: {redact_text(response.text[:200])!r}") from None
+    raise RMError(f"reward server {shown} failed after {settings.retries + 1} attempt(s): {last}")
 
 
 async def post_batches(

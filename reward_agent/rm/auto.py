@@ -15,11 +15,12 @@ from typing import Any
 
 from ..cache import canonical_json
 from ..errors import ConfigError
+from ..redaction import REVEAL
 from ..registry import Registry
 from .base import RewardModel
 from .spec import RMSpec
 
-__all__ = ["BACKENDS", "AutoRM", "load_rm", "register_backend"]
+__all__ = ["BACKENDS", "AutoRM", "check_spec", "load_rm", "register_backend"]
 
 Factory = Callable[..., RewardModel]
 BACKENDS: Registry[Factory] = Registry("reward-model backend")
@@ -115,13 +116,24 @@ class AutoRM:
         return rm
 
 
+def check_spec(spec: RMSpec) -> None:
+    """Fail now, with "did you mean", on an unknown backend or option of `spec`; nothing is loaded.
+
+    Importing a backend's module is cheap (each imports torch/httpx inside its functions), so
+    a configuration is checked against the factory's real signature when it is read.
+    """
+    factory = BACKENDS.get(spec.backend)
+    _check_options(spec.backend, factory, spec.model or None, dict(spec.options))
+
+
 _LOADED: dict[str, RewardModel] = {}
 _LOADED_LOCK = threading.Lock()
 
 
 def load_rm(spec: RMSpec) -> RewardModel:
     """The reward model for `spec`, loaded once per process (models are expensive to load)."""
-    key = canonical_json(spec.model_dump(mode="json"))
+    # Real values: two specs differing only in a credential are two clients.
+    key = canonical_json(spec.model_dump(mode="json", context=REVEAL))
     with _LOADED_LOCK:
         rm = _LOADED.get(key)
         if rm is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
+from ..redaction import redact_url
 from ._http import HttpSettings, post_batches, run_sync
 from .base import RawScores, RewardModel, RMError, RMItem
 
@@ -42,6 +43,7 @@ class HttpRM(RewardModel):
         if not model or not str(model).startswith(("http://", "https://")):
             raise ConfigError(f"the http backend needs model= a URL like http://127.0.0.1:5000/get_reward, got {model!r}")
         self.url = str(model)
+        self.shown_url = redact_url(self.url)  # for messages, details and cache identity
         self.settings = HttpSettings(timeout_s=timeout_s, retries=retries, backoff_s=backoff_s,
                                      max_concurrency=max_concurrency, batch_size=batch_size, headers=dict(headers or {}))
         self.separator = separator
@@ -53,7 +55,7 @@ class HttpRM(RewardModel):
             self._tokenizer = AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
 
     def identity(self) -> dict[str, Any]:
-        return {**super().identity(), "url": self.url, "separator": self.separator, "tokenizer": self.tokenizer_path}
+        return {**super().identity(), "url": self.shown_url, "separator": self.separator, "tokenizer": self.tokenizer_path}
 
     def render(self, item: RMItem) -> tuple[str, str]:
         """(prompt, query) for one pair, as the server receives them."""
@@ -67,13 +69,13 @@ class HttpRM(RewardModel):
     def _parse(self, body: Any, chunk: list[RMItem]) -> list[float]:
         values = body.get("rewards", body.get("scores")) if isinstance(body, dict) else None
         if not isinstance(values, list):
-            raise RMError(f"reward server {self.url} answered without a 'rewards' list: {str(body)[:200]}")
+            raise RMError(f"reward server {self.shown_url} answered without a 'rewards' list: {str(body)[:200]}")
         if len(values) != len(chunk):
-            raise RMError(f"reward server {self.url} returned {len(values)} rewards for {len(chunk)} queries")
+            raise RMError(f"reward server {self.shown_url} returned {len(values)} rewards for {len(chunk)} queries")
         try:
             return [float(v[0] if isinstance(v, list) else v) for v in values]
         except (TypeError, ValueError, IndexError) as exc:
-            raise RMError(f"reward server {self.url} returned non-numeric rewards: {exc}") from None
+            raise RMError(f"reward server {self.shown_url} returned non-numeric rewards: {exc}") from None
 
     def _payload(self, chunk: list[RMItem]) -> dict[str, Any]:
         rendered = [self.render(it) for it in chunk]
@@ -84,7 +86,7 @@ class HttpRM(RewardModel):
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         results, requests = await post_batches(self.url, chunks, self._payload, self.settings, self._parse)
         raw = [v for part in results for v in part]
-        return RawScores(raw=raw, details={"url": self.url, "requests": requests, "batches": len(chunks)},
+        return RawScores(raw=raw, details={"url": self.shown_url, "requests": requests, "batches": len(chunks)},
                          model_calls=requests)
 
     def _score_raw(self, items: list[RMItem]) -> RawScores:

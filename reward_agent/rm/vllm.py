@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..errors import ConfigError
+from ..redaction import redact_url
 from ._http import HttpSettings, post_batches, run_sync
 from .base import RawScores, RewardModel, RMError, RMItem
 from .normalise import Normalisation
@@ -67,13 +68,14 @@ class VllmServedRM(RewardModel):
                  chat: bool = True, tokenizer: str | None = None, separator: str = "\n",
                  settings: HttpSettings | None = None) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"base_url {base_url!r} must start with http:// or https://")
+            raise ConfigError(f"base_url {redact_url(base_url)!r} must start with http:// or https://")
         if endpoint not in ("pooling", "classify"):
             raise ConfigError(f"endpoint={endpoint!r} must be 'pooling' or 'classify'")
         if endpoint == "classify" and chat:
             raise ConfigError("vLLM's /classify endpoint takes texts: pass chat=False (and tokenizer= for a template)")
         self.model_name = model
         self.url = base_url.rstrip("/").removesuffix("/v1") + f"/{endpoint}"
+        self.shown_url = redact_url(self.url)  # for messages, details and cache identity
         self.endpoint = endpoint
         self.chat = chat
         self.separator = separator
@@ -87,7 +89,7 @@ class VllmServedRM(RewardModel):
             self.default_normalisation = Normalisation(method="identity")  # /classify returns probabilities
 
     def identity(self) -> dict[str, Any]:
-        return {**super().identity(), "model": self.model_name, "url": self.url, "chat": self.chat}
+        return {**super().identity(), "model": self.model_name, "url": self.shown_url, "chat": self.chat}
 
     def _text(self, item: RMItem) -> str:
         if self._tokenizer is not None and getattr(self._tokenizer, "chat_template", None):
@@ -102,21 +104,21 @@ class VllmServedRM(RewardModel):
     def _parse(self, body: Any, chunk: list[RMItem]) -> list[list[float]]:
         rows = body.get("data") if isinstance(body, dict) else None
         if not isinstance(rows, list) or len(rows) != len(chunk):
-            raise RMError(f"vLLM {self.url} answered {len(rows) if isinstance(rows, list) else 'no'} results "
+            raise RMError(f"vLLM {self.shown_url} answered {len(rows) if isinstance(rows, list) else 'no'} results "
                           f"for {len(chunk)} inputs: {str(body)[:200]}")
         rows = sorted(rows, key=lambda r: r.get("index", 0))
         key = "probs" if self.endpoint == "classify" else "data"
         try:
             return [vllm_output_value(r[key]) for r in rows]
         except (KeyError, TypeError) as exc:
-            raise RMError(f"vLLM {self.url} result without {key!r}: {str(rows[0])[:200]}") from exc
+            raise RMError(f"vLLM {self.shown_url} result without {key!r}: {str(rows[0])[:200]}") from exc
 
     async def _ascore_raw(self, items: list[RMItem]) -> RawScores:
         size = 1 if self.chat else self.settings.batch_size
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         results, requests = await post_batches(self.url, chunks, self._payload, self.settings, self._parse)
         vectors = [v for part in results for v in part]
-        return _raw_scores(vectors, {"url": self.url, "requests": requests}, requests)
+        return _raw_scores(vectors, {"url": self.shown_url, "requests": requests}, requests)
 
     def _score_raw(self, items: list[RMItem]) -> RawScores:
         return run_sync(self._ascore_raw(items))

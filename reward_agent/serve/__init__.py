@@ -16,7 +16,10 @@ def create_app(*args, **kwargs):
 
 def serve(host: str = "127.0.0.1", port: int = 8000, context=None, settings: ServeSettings | None = None,
           log_level: str = "info") -> None:
-    """Run the app with uvicorn until interrupted."""
+    """Run the app with uvicorn until interrupted (h11 with a header-read timeout: `serve.protocol`)."""
     import uvicorn
 
-    uvicorn.run(create_app(context, settings), host=host, port=port, log_level=log_level)
+    from .protocol import uvicorn_config
+
+    app = create_app(context, settings)
+    uvicorn.Server(uvicorn_config(app, host, port, app.state.reward.settings, log_level)).run()

@@ -7,7 +7,8 @@
     /health /ready       liveness, readiness (warm-up done)
     /v1/config           context, verifiers and limits
 
-Every route sits behind GuardMiddleware (auth, body size/UTF-8/JSON checks, timeout).
+Every route sits behind GuardMiddleware (auth, body size/depth/UTF-8/JSON checks, timeouts,
+secret scrubbing of response bodies); log records are redacted process-wide.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from ..context import RewardContext, default_context
+from ..redaction import install_log_redaction, redact_text
 from .guard import GuardMiddleware
 from .langserve_routes import mount_graph
+from .limits import describe_validation_error
 from .routes import router
 from .settings import ServeSettings
 from .state import ServeState
@@ -37,6 +41,7 @@ def create_app(
     """The reward service for `context` (default: environment/defaults) under `settings`."""
     from .. import build_graph
 
+    install_log_redaction()
     state = ServeState(
         graph=graph if graph is not None else build_graph(),
         context=context if context is not None else default_context(),
@@ -56,6 +61,7 @@ def create_app(
     app.state.reward = state
     app.add_middleware(GuardMiddleware, settings=state.settings)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ValidationError, _model_validation_error)
     app.add_exception_handler(Exception, _server_fault)
     app.include_router(router)
     mount_graph(app, state.graph, state.context, state.settings)
@@ -69,9 +75,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"invalid request: {problems}", "errors": _jsonable(exc.errors())}, status_code=422)
 
 
+async def _model_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """A pydantic ValidationError that reached the app: LangServe validates `/reward/batch` inputs
+    inside its handler and lets it escape. Every model the routes build is built from the
+    request, so this is the caller's error (422), not the server's."""
+    assert isinstance(exc, ValidationError)
+    return JSONResponse({"detail": redact_text(f"invalid request: {describe_validation_error(exc)}")}, status_code=422)
+
+
 async def _server_fault(request: Request, exc: Exception) -> JSONResponse:
     """A fault of the server (not of the request): 500, with the error named rather than hidden."""
-    return JSONResponse({"detail": f"server error: {type(exc).__name__}: {exc}"}, status_code=500)
+    return JSONResponse({"detail": redact_text(f"server error: {type(exc).__name__}: {exc}")}, status_code=500)
 
 
 def _jsonable(errors: Any) -> Any:

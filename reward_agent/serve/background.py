@@ -29,8 +29,10 @@ def running_server(app: Any, host: str = "127.0.0.1", port: int | None = None,
     """Serve `app` until the block ends; yields the base URL once `/health` (and `/ready`) answer 200."""
     import uvicorn
 
+    from .protocol import uvicorn_config
+
     port = port or free_port(host)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(app, host, port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name=f"reward-agent-serve-{port}", daemon=True)
     thread.start()
     base_url = f"http://{host}:{port}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from langchain_core.runnables import Runnable
 from langgraph.types import Send
 from langserve import add_routes
@@ -73,6 +73,25 @@ def limits_modifier(settings: ServeSettings):
     return modify
 
 
+async def check_envelope(request: Request) -> None:
+    """A FastAPI dependency on every /reward route: the LangServe envelope's own fields have the
+    types LangServe assumes (422 otherwise), since it would raise a TypeError (a 500) on e.g.
+    `"config": null`. The `input` itself is validated by LangServe against RewardGraphInput."""
+    if request.method != "POST":
+        return
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise HTTPException(422, f"expected a JSON object with `input`, got {type(body).__name__}")
+    batch = request.url.path.endswith("/batch")
+    config = body.get("config", {})
+    configs = config if batch and isinstance(config, list) else [config]
+    if not all(isinstance(c, dict) for c in configs):
+        shape = "an object or a list of objects" if batch else "an object"
+        raise HTTPException(422, f"`config` must be {shape}, got {type(config).__name__}")
+    if "kwargs" in body and not isinstance(body["kwargs"], dict):
+        raise HTTPException(422, f"`kwargs` must be an object, got {type(body['kwargs']).__name__}")
+
+
 def mount_graph(app: FastAPI, graph: Runnable, context: RewardContext, settings: ServeSettings) -> None:
     """`add_routes` for the graph at `/reward` (invoke, batch, stream, stream_events, schemas, playground)."""
     add_routes(
@@ -84,4 +103,5 @@ def mount_graph(app: FastAPI, graph: Runnable, context: RewardContext, settings:
         per_req_config_modifier=limits_modifier(settings),
         serializer=GraphSerializer(),
         disabled_endpoints=["feedback", "public_trace_link"],
+        dependencies=[Depends(check_envelope)],
     )

@@ -17,9 +17,11 @@ from pydantic import ValidationError
 
 from .. import __name__ as _package
 from ..errors import ConfigError, ModelCallError, RewardAgentError
+from ..redaction import redact, redact_text
 from ..types import RewardRequest, Signal
 from ..verifiers.base import VERIFIERS
 from . import openrlhf
+from .guard import token_matches
 from .limits import LimitExceeded, check_batch_size, check_request_limits, describe_validation_error
 from .state import ServeState, get_state
 
@@ -54,7 +56,7 @@ def error_status(exc: BaseException) -> int:
 
 def error_body(exc: BaseException) -> dict[str, str]:
     message = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-    return {"type": type(exc).__name__, "message": message}
+    return {"type": type(exc).__name__, "message": redact_text(message)}
 
 
 async def _score_or_http(state: ServeState, request: RewardRequest) -> dict[str, Any]:
@@ -113,8 +115,9 @@ async def get_reward(request: Request) -> dict[str, Any]:
         grouped = openrlhf.group_queries(body, max_responses=state.settings.max_responses)
     except LimitExceeded as exc:
         raise HTTPException(413, str(exc)) from None
-    except (ValidationError, ValueError) as exc:
-        raise HTTPException(422, f"invalid get_reward labels: {exc}") from None
+    except (ValidationError, ValueError, RecursionError) as exc:  # RecursionError: a label's JSON text nested too deep
+        message = "nested too deeply" if isinstance(exc, RecursionError) else redact_text(str(exc))
+        raise HTTPException(422, f"invalid get_reward labels: {message}") from None
     results = await asyncio.gather(*(state.score(g.request) for g in grouped.groups), return_exceptions=True)
     fill = state.settings.missing_reward if body.missing_reward is None else body.missing_reward
     return openrlhf.assemble(len(body.query), grouped, list(results), fill)
@@ -142,7 +145,7 @@ async def verify(verifier_id: str, request: Request) -> dict[str, Any]:
     except (ValidationError, ConfigError) as exc:
         raise HTTPException(422, error_body(exc)["message"]) from None
     except Exception as exc:  # a failed verifier is data, as in the graph
-        signal = Signal(verifier=verifier_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        signal = Signal(verifier=verifier_id, status="failed", error=redact_text(f"{type(exc).__name__}: {exc}"))
     signal = signal.model_copy(update={"latency_s": time.perf_counter() - started})
     return signal.model_dump(mode="json")
 
@@ -154,17 +157,20 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", summary="Readiness: graph built and verifiers/models warmed up")
 async def ready(request: Request) -> JSONResponse:
-    readiness = get_state(request).readiness
-    return JSONResponse(readiness.as_dict(), status_code=200 if readiness.ready else 503)
+    """Open to all (probes send no token); the detail (errors, per-verifier status) only with the
+    token when one is set, since warm-up errors describe the configuration."""
+    state = get_state(request)
+    readiness = state.readiness
+    token = state.settings.token
+    body = readiness.as_dict() if token is None or token_matches(request.scope, token) else readiness.summary()
+    return JSONResponse(body, status_code=200 if readiness.ready else 503)
 
 
 @router.get("/v1/config", summary="What this server runs: context, verifiers, limits")
 async def config(request: Request) -> dict[str, Any]:
     state = get_state(request)
-    context = state.context.model_dump(mode="json")
-    for spec in context.get("models", {}).values():
-        if spec.get("api_key"):
-            spec["api_key"] = "***"
+    # Typed secrets dump masked; redact() also masks secret-named keys and URL credentials anywhere.
+    context = redact(state.context.model_dump(mode="json"))
     verifiers = []
     for vid in VERIFIERS:
         spec = VERIFIERS.get(vid)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 
 from ..context import RewardContext
+from ..redaction import redact_text
 from ..types import RewardRequest, RewardResult
 from ..verifiers.base import VERIFIERS
 from .settings import ServeSettings
@@ -36,6 +37,10 @@ class Readiness:
     def degraded(self) -> list[str]:
         """Verifiers whose warm-up failed: the server answers, but their signals will be `failed`."""
         return sorted(v for v, status in self.verifiers.items() if status.startswith("failed"))
+
+    def summary(self) -> dict[str, Any]:
+        """What `/ready` tells a caller without the token: ready or not, and the phase."""
+        return {"ready": self.ready, "phase": self.phase}
 
     def as_dict(self) -> dict[str, Any]:
         return {"ready": self.ready, "phase": self.phase, "error": self.error, "degraded": self.degraded,
@@ -66,10 +71,11 @@ class ServeState:
         try:
             result = await self.score({**WARMUP_REQUEST, "verifiers": enabled})
         except Exception as exc:  # readiness reports it; the server stays up for /health and /v1/config
-            self.readiness.phase, self.readiness.error = "failed", f"{type(exc).__name__}: {exc}"
+            # Errors name URLs and options: stored redacted, since /ready shows them.
+            self.readiness.phase, self.readiness.error = "failed", redact_text(f"{type(exc).__name__}: {exc}")
             return
         self.readiness.verifiers = {
-            vid: s.status if s.status != "failed" else f"failed: {s.error}" for vid, s in result.signals.items()
+            vid: s.status if s.status != "failed" else redact_text(f"failed: {s.error}") for vid, s in result.signals.items()
         }
         self.readiness.warmup_s = round(time.perf_counter() - started, 3)
         self.readiness.ready, self.readiness.phase = True, "ready"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 
 from ..context import RewardContext
+from ..redaction import redact_url
 from ..rm.auto import load_rm
 from ..rm.normalise import Normalisation
 from ..types import RewardRequest, Signal
@@ -28,7 +29,7 @@ from .base import VerifierSpec
 
 def applies(request: RewardRequest, context: RewardContext) -> tuple[bool, str]:
     """Always: every response can be scored by a preference model."""
-    model = f" {context.rm.model}" if context.rm.model else ""
+    model = f" {redact_url(context.rm.model)}" if context.rm.model else ""  # the plan's reasons are shown
     return True, f"a preference reward model ({context.rm.backend}{model}) scores every response"
 
 
@@ -49,7 +50,7 @@ async def score_preference(request: RewardRequest, context: RewardContext) -> Si
     out = await rm.ascore_batch(request.chat(), request.responses, normalisation=how)
     evidence = {
         "backend": context.rm.backend,
-        "model": context.rm.model or rm.identity().get("head") or rm.backend,
+        "model": redact_url(context.rm.model) or rm.identity().get("head") or rm.backend,
         "normalisation": out.normalisation,
         "summaries": [f"reward model: raw {r:.3f} -> {s:.2f}" for r, s in zip(out.raw, out.scores)],
     }
