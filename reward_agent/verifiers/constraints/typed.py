@@ -279,8 +279,11 @@ EXAMPLE = (f"```python\n{EXAMPLE_CODE}\nassert check({EXAMPLE_PASS!r}, word='cat
 
 
 def _copied(draft: TypedDraft) -> str | None:
+    """Why `draft` is the worked example itself (its function, or its tests with its arguments)."""
     norm = lambda s: " ".join(s.split())  # noqa: E731
-    if norm(draft.code) == norm(EXAMPLE_CODE) or {p.response for p in draft.probes} & {EXAMPLE_PASS, EXAMPLE_FAIL}:
+    example_args = (("n", 2), ("word", "cat"))
+    copied_tests = [p for p in draft.probes if p.response in (EXAMPLE_PASS, EXAMPLE_FAIL) and p.arguments == example_args]
+    if norm(draft.code) == norm(EXAMPLE_CODE) or len(copied_tests) == len(draft.probes):
         return "the answer copies the example for a different instruction; write code and tests for this instruction"
     return None
 
@@ -307,7 +310,9 @@ def render_prompt(task: TypedTask) -> tuple[str, str]:
         for p in task.params
     ) or "- (none)"
     description = task.description or "(no description: infer it from the name)"
-    name = "a rule stated in words (see below)" if task.id == FREE_TEXT_ID else task.id
+    name = task.id
+    if task.id == FREE_TEXT_ID:  # a rule in words: the words are the instruction
+        name, description = task.description, "exactly what the words above say"
     text = template.render(
         name=name, description=description, params=params, signature=_signature(task),
         example=EXAMPLE, example_call_hint=_example_call_hint(task), allowed_imports=", ".join(ALLOWED_IMPORTS),
