@@ -45,6 +45,8 @@ from reward_agent.verifiers.constraints.typed import (  # noqa: E402
     task_for_text,
 )
 
+from bench_codegen_embedded import CASES as EMBEDDED_CASES  # noqa: E402  (this folder is on sys.path)
+
 # (constraint, a response that follows it, a response that breaks it): labelled by hand. The first
 # three are the phrasings a new user tried (issue 11); the rest are the embedded-model benchmark's.
 CASES: list[tuple[str, str, str]] = [
@@ -54,19 +56,7 @@ CASES: list[tuple[str, str, str]] = [
      "The tide turned as the sky glowed."),
     ("The whole output must be valid JSON and nothing else.", '{"fruits": ["apple", "pear"]}',
      'Here you go: {"fruits": ["apple", "pear"]}'),
-    ("use exactly three question marks", "Is it late? Are you tired? Shall we go?", "Is it late? Shall we go?"),
-    ("every sentence must end with an exclamation mark", "What a day! I loved it!", "What a day! I loved it."),
-    ("the response must contain at least one digit", "We met 3 times last week.", "We met three times last week."),
-    ("do not use any digits", "I have two cats and one dog.", "I have 2 cats and 1 dog."),
-    ("include at least two exclamation marks", "Great news! We won!", "Great news! We won."),
-    ("the response must include a URL starting with https://", "Read more at https://example.org today.",
-     "Read more on our website today."),
-    ("the response must not contain a semicolon", "It rained, so we stayed in.", "It rained; we stayed in."),
-    ("write at least three lines", "Roses are red\nViolets are blue\nSugar is sweet", "Roses are red\nViolets are blue"),
-    ("the response must contain a hashtag (a word starting with #)", "Loving the beach today #summer",
-     "Loving the beach today, summer is here"),
-    ("the response must be shorter than 80 characters", "Short and sweet.",
-     "This answer is much too long because it keeps adding words and clauses well past the limit of eighty."),
+    *EMBEDDED_CASES,
 ]
 LIMITS = Limits(per_response_timeout_s=2.0)
 CALLS_PROMPT = "Begin your reply with the word 'Primary'. Describe a school day in under 40 words."

@@ -22,6 +22,7 @@ import ast
 import asyncio
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -338,6 +339,36 @@ async def _write_and_test(
 _INFLIGHT: dict[tuple[int, str], asyncio.Future[GeneratedChecker]] = {}
 
 
+async def cached_generation(
+    cache: Cache | None, namespace: str, key: dict[str, Any], write: Callable[[], Awaitable[GeneratedChecker]]
+) -> GeneratedChecker:
+    """The checker stored under (namespace, key), or `write()`'s, stored unless it is `unavailable`
+    (a transport failure may work next time). Concurrent requests for one key in one event loop
+    share one generation (best-of-N asks N times at once)."""
+    if cache is not None:
+        stored = cache.get(namespace, key)
+        if isinstance(stored, dict):
+            return GeneratedChecker.from_cache(stored)
+    flight = (id(asyncio.get_running_loop()), Cache.make_key(namespace, key))
+    if flight in _INFLIGHT:  # the same checker is being written right now: share that work
+        shared = await asyncio.shield(_INFLIGHT[flight])
+        return GeneratedChecker.from_cache(shared.to_cache()) if shared.status != "unavailable" else shared
+    future: asyncio.Future[GeneratedChecker] = asyncio.get_running_loop().create_future()
+    _INFLIGHT[flight] = future
+    try:
+        generated = await write()
+        if cache is not None and generated.status != "unavailable":
+            cache.put(namespace, key, generated.to_cache())
+        future.set_result(generated)
+        return generated
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # mark retrieved: waiters re-raise it, nobody logs it as lost
+        raise
+    finally:
+        _INFLIGHT.pop(flight, None)
+
+
 async def generate_checker(
     constraint: str,
     model: BaseChatModel | ModelSpec,
@@ -348,8 +379,11 @@ async def generate_checker(
     limits: Limits | None = None,
     prompt_version: int | str | None = None,
 ) -> GeneratedChecker:
-    """A checker for `constraint`: from the cache (0 model calls) or written, tested and cached.
+    """A checker for `constraint` in the `checker_code.vN` format (code block + pass/fail probes):
+    from the cache (0 model calls) or written, tested and cached.
 
+    The constraint verifier uses `typed.generate_typed_checker` (tests as asserts, voting); this
+    format stays for `benchmarks/bench_codegen_embedded.py`, whose SmolLM2 figures were made with it.
     `prompt_version` picks `checker_code.vN` (and the repair prompt of the same N); default
     DEFAULT_PROMPT_VERSION.
     """
@@ -357,25 +391,6 @@ async def generate_checker(
     pool = pool or default_pool()
     limits = limits or Limits(per_response_timeout_s=2.0)
     key = cache_key(constraint, chat, repair_rounds, prompt_version)
-    if cache is not None:
-        stored = cache.get(CACHE_NAMESPACE, key)
-        if isinstance(stored, dict):
-            return GeneratedChecker.from_cache(stored)
-    flight = (id(asyncio.get_running_loop()), Cache.make_key(CACHE_NAMESPACE, key))
-    if flight in _INFLIGHT:  # the same constraint is being written right now: share that work
-        shared = await asyncio.shield(_INFLIGHT[flight])
-        return GeneratedChecker.from_cache(shared.to_cache()) if shared.status != "unavailable" else shared
-    future: asyncio.Future[GeneratedChecker] = asyncio.get_running_loop().create_future()
-    _INFLIGHT[flight] = future
-    try:
-        generated = await _write_and_test(constraint, chat, repair_rounds, pool, limits, prompt_version)
-        if cache is not None and generated.status != "unavailable":
-            cache.put(CACHE_NAMESPACE, key, generated.to_cache())
-        future.set_result(generated)
-        return generated
-    except BaseException as exc:
-        future.set_exception(exc)
-        future.exception()  # mark retrieved: waiters re-raise it, nobody logs it as lost
-        raise
-    finally:
-        _INFLIGHT.pop(flight, None)
+    return await cached_generation(
+        cache, CACHE_NAMESPACE, key, lambda: _write_and_test(constraint, chat, repair_rounds, pool, limits, prompt_version)
+    )

@@ -20,6 +20,7 @@ from ...types import ConstraintSpec
 from ...sandbox import Limits, Outcome, default_pool
 from .checking import loose_variants
 from .codegen import GeneratedChecker
+from .typed import TypedTask, bind, evidence_of, generate_typed_checker, task_for, task_for_text
 
 
 def cache_for(context: RewardContext) -> Cache:
@@ -81,8 +82,6 @@ async def check_free_text(texts: list[str], responses: list[str], context: Rewar
         missing = Outcome("error", "no model is configured for the 'coder' role, so nothing can check this")
         out.outcomes = {t: [missing] * len(responses) for t in unique}
         return out
-    from .typed import generate_typed_checker, task_for_text
-
     cache = cache_for(context)
     limits = Limits(per_response_timeout_s=context.checker_timeout_s)
     generated = await asyncio.gather(*(
@@ -111,15 +110,13 @@ class TypedChecks:
     """Per constraint index: the typed task's generated checker and one outcome per response."""
 
     checkers: dict[int, GeneratedChecker] = field(default_factory=dict)
-    tasks: dict[int, Any] = field(default_factory=dict)
+    tasks: dict[int, TypedTask] = field(default_factory=dict)
     outcomes: dict[int, list[Outcome]] = field(default_factory=dict)
     layers: tuple[str, ...] = ()
     model_calls: int = 0
 
     def evidence(self) -> list[dict[str, Any]]:
         """One entry per distinct task (rows sharing an id share one checker)."""
-        from .typed import evidence_of
-
         seen: dict[str, dict[str, Any]] = {}
         for j, checker in self.checkers.items():
             seen.setdefault(checker.constraint, evidence_of(checker, self.tasks[j]))
@@ -132,8 +129,6 @@ async def check_typed(
     """Generated, parametrised checkers for constraints given as ids (see `typed.py`), each row's
     arguments bound and run over all responses in one sandbox process; never raises for model or
     code trouble. Ids the registry knows are described to the coder from the registry."""
-    from .typed import bind, generate_typed_checker, task_for
-
     out = TypedChecks()
     coder = context.model_for("coder")
     if coder is None:

@@ -41,7 +41,7 @@ from ...sandbox import ALLOWED_IMPORTS, POLICY_VERSION, Limits, Outcome, Sandbox
 from ...structured import _model_identity
 from ...types import ConstraintSpec
 from .base import CHECKERS
-from .codegen import REPAIR_TEMPERATURE, GeneratedChecker
+from .codegen import REPAIR_TEMPERATURE, GeneratedChecker, cached_generation
 from .free_text import FREE_TEXT_ID
 
 CACHE_NAMESPACE = "checker_code.typed"
@@ -412,9 +412,6 @@ async def _write_and_vote(
     return result
 
 
-_INFLIGHT: dict[tuple[int, str], asyncio.Future[GeneratedChecker]] = {}
-
-
 async def generate_typed_checker(
     task: TypedTask,
     model: BaseChatModel | ModelSpec,
@@ -430,28 +427,9 @@ async def generate_typed_checker(
     pool = pool or default_pool()
     limits = limits or Limits(per_response_timeout_s=2.0)
     key = cache_key(task, chat, repair_rounds, candidates)
-    if cache is not None:
-        stored = cache.get(CACHE_NAMESPACE, key)
-        if isinstance(stored, dict):
-            return GeneratedChecker.from_cache(stored)
-    flight = (id(asyncio.get_running_loop()), Cache.make_key(CACHE_NAMESPACE, key))
-    if flight in _INFLIGHT:  # the same task is being written right now (another row): share it
-        shared = await asyncio.shield(_INFLIGHT[flight])
-        return GeneratedChecker.from_cache(shared.to_cache()) if shared.status != "unavailable" else shared
-    future: asyncio.Future[GeneratedChecker] = asyncio.get_running_loop().create_future()
-    _INFLIGHT[flight] = future
-    try:
-        generated = await _write_and_vote(task, chat, repair_rounds, candidates, pool, limits)
-        if cache is not None and generated.status != "unavailable":
-            cache.put(CACHE_NAMESPACE, key, generated.to_cache())
-        future.set_result(generated)
-        return generated
-    except BaseException as exc:
-        future.set_exception(exc)
-        future.exception()
-        raise
-    finally:
-        _INFLIGHT.pop(flight, None)
+    return await cached_generation(
+        cache, CACHE_NAMESPACE, key, lambda: _write_and_vote(task, chat, repair_rounds, candidates, pool, limits)
+    )
 
 
 def evidence_of(checker: GeneratedChecker, task: TypedTask) -> dict[str, Any]:
