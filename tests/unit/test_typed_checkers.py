@@ -108,8 +108,16 @@ def test_routing() -> None:
     unknown = ConstraintSpec(id="count:keywords_multiple", kwargs={"keyword1": "a"})
     free = ConstraintSpec(id="free_text", kwargs={"text": "use three question marks"})
     assert [route(c, auto) for c in (known, unknown, free)] == ["builtin", "typed", "free_text"]
-    assert [route(c, builtin) for c in (known, unknown, free)] == ["builtin", "builtin", "free_text"]
+    assert [route(c, builtin) for c in (known, unknown, free)] == ["builtin", "none", "none"]
     assert [route(c, gen) for c in (known, unknown, free)] == ["typed", "typed", "free_text"]
+
+
+def test_builtin_only_leaves_other_constraints_without_a_verdict() -> None:
+    unknown = ConstraintSpec(id="count:keywords_multiple", kwargs={"keyword1": "tide"})
+    free = ConstraintSpec(id="free_text", kwargs={"text": "use three question marks"})
+    entries, _, calls = asyncio.run(check_entries([unknown, free], ["a? b? c?"], RewardContext(checkers="builtin")))
+    assert calls == 0 and [e["followed"] for e in entries[0]] == [None, None]
+    assert all(e["checked_by"] == "none" and "checkers: builtin" in e["error"] for e in entries[0])
 
 
 def test_unknown_id_without_a_coder_is_no_evidence_never_a_verdict() -> None:

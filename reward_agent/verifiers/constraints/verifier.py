@@ -89,17 +89,18 @@ def _free_text_of(constraint: ConstraintSpec) -> str:
 
 
 def route(constraint: ConstraintSpec, context: RewardContext) -> str:
-    """Which path checks a constraint: 'builtin', 'free_text' (generated from words) or 'typed'
-    (generated from an id: ids without a built-in checker, or every id with `checkers: generated`)."""
+    """Which path checks a constraint: 'builtin', 'free_text' (generated from words), 'typed'
+    (generated from an id: ids without a built-in checker, or every id with `checkers: generated`)
+    or 'none' (`checkers: builtin` and no built-in checker: no evidence, said in the entry)."""
     if _free_text_of(constraint):
-        return "free_text"
+        return "none" if context.checkers == "builtin" else "free_text"
     if constraint.id == FREE_TEXT_ID:  # a malformed free-text constraint: the registry reports it
         return "builtin"
     if context.checkers == "generated":
         return "typed"
     if constraint.id in CHECKERS:
         return "builtin"
-    return "builtin" if context.checkers == "builtin" else "typed"
+    return "none" if context.checkers == "builtin" else "typed"
 
 
 async def check_entries(
@@ -115,6 +116,7 @@ async def check_entries(
     free = [j for j, r in enumerate(routes) if r == "free_text"]
     typed_idx = [j for j, r in enumerate(routes) if r == "typed"]
     builtin = [j for j, r in enumerate(routes) if r == "builtin"]
+    unchecked = [j for j, r in enumerate(routes) if r == "none"]
     # Checking is CPU-bound (sentence splitting, language detection over N long responses):
     # off the event loop, so a server keeps answering other requests meanwhile.
     checked = await asyncio.to_thread(check_all, [constraints[j] for j in builtin], responses, context.constraint_mode)
@@ -135,6 +137,9 @@ async def check_entries(
             row[j] = {"id": FREE_TEXT_ID, "text": text, "followed": sandboxed.verdict, "outcome": sandboxed.status,
                       "checked_by": "generated",
                       **({"error": sandboxed.message} if sandboxed.verdict is None else {})}
+        for j in unchecked:
+            row[j] = {"id": constraints[j].id, "followed": None, "checked_by": "none",
+                      "error": "no built-in checker, and `checkers: builtin` keeps generated ones out"}
         for j in typed_idx:
             assert typed is not None
             sandboxed = typed.outcomes[j][i]
