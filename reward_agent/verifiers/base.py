@@ -44,6 +44,7 @@ VERIFIERS: Registry[VerifierSpec] = Registry("verifier")
 VERIFIERS.register("constraints", "reward_agent.verifiers.constraints.verifier:VERIFIER")
 VERIFIERS.register("preference", "reward_agent.verifiers.preference:VERIFIER")
 VERIFIERS.register("factuality", "reward_agent.verifiers.factuality.verifier:VERIFIER")
+VERIFIERS.register("safety", "reward_agent.verifiers.safety.verifier:VERIFIER")
 
 
 def register_verifier(spec: VerifierSpec, *, replace: bool = False) -> None:
