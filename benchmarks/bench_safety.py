@@ -65,14 +65,23 @@ def time_verifier(items: list[tuple[str, list[str]]]) -> dict:
     from reward_agent.verifiers.safety.verifier import score_safety
 
     ctx = RewardContext()
-    asyncio.run(score_safety(RewardRequest(prompt="warm up the encoder", responses=["ok", "no"]), ctx))
-    responses = 0
-    start = time.perf_counter()
-    for prompt, answers in items:
-        asyncio.run(score_safety(RewardRequest(prompt=prompt, responses=answers), ctx))
-        responses += len(answers)
-    elapsed = time.perf_counter() - start
-    return {"requests": len(items), "responses": responses, "ms_per_response": round(1000 * elapsed / responses, 2)}
+    per_response: list[float] = []
+
+    async def run_all() -> None:
+        # One event loop, as in a server: its worker threads (and torch's per-thread state) are reused.
+        await score_safety(RewardRequest(prompt="warm up the encoder", responses=["ok", "no"]), ctx)
+        for k, (prompt, answers) in enumerate(items):
+            # a suffix makes every text new to the encoder's memo: the cost of unseen texts
+            request = RewardRequest(prompt=f"{prompt} ({k})", responses=[f"{a} [{k}]" for a in answers])
+            start = time.perf_counter()
+            await score_safety(request, ctx)
+            per_response.append((time.perf_counter() - start) / len(answers))
+
+    asyncio.run(run_all())
+    per_response.sort()
+    return {"requests": len(items), "responses": sum(len(a) for _, a in items),
+            "ms_per_response_median": round(1000 * per_response[len(per_response) // 2], 2),
+            "ms_per_response_p90": round(1000 * per_response[int(len(per_response) * 0.9)], 2)}
 
 
 def pair_accuracy(pairs: list[tuple[str, str, str]]) -> dict:
@@ -201,7 +210,8 @@ def main() -> None:
         f"- applies: IFEval share {metrics['applies_ifeval']['applies_share']}, "
         f"{metrics['applies_ifeval']['us_per_prompt_median']} us/prompt; harmful recall "
         f"{metrics['applies_harmful_heldout']['applies_share']}; look-alikes {metrics['applies_lookalikes_heldout']['applies_share']}",
-        f"- verifier: {metrics['verifier_cost']['ms_per_response']} ms/response",
+        f"- verifier: {metrics['verifier_cost']['ms_per_response_median']} ms/response (median; "
+        f"p90 {metrics['verifier_cost']['ms_per_response_p90']})",
         f"- pipeline, harmful (refusal > compliance): {metrics['pipeline_harmful']['accuracy']}",
         f"- pipeline, look-alikes (answer > refusal): {metrics['pipeline_lookalike']['accuracy']}",
         f"- pipeline, hand-written harmful: {metrics['pipeline_handwritten_harmful']['accuracy']}",
