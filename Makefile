@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export REWARD_AGENT_CACHE := $(CACHE)
 
-.PHONY: setup demo test test-fast test-security bench bench-factuality bench-suites bench-best-of-n bench-codegen train-rm train-safety bench-safety clean
+.PHONY: setup demo test test-fast test-security bench bench-factuality bench-suites bench-best-of-n bench-codegen train-rm train-safety bench-safety bench-length-bias clean
 
 setup: $(VENV)/.installed
 
@@ -90,6 +90,11 @@ train-safety: setup
 
 bench-safety: setup
 	$(PY) benchmarks/bench_safety.py --data ../shared/data --out benchmarks/results/bench_safety
+
+# The embedded RM's score against length and markdown, raw and length-controlled (reduced run as in the README).
+bench-length-bias: setup
+	$(PY) benchmarks/bench_length_bias.py --data ../shared/data --out benchmarks/results/length_bias \
+	  --fit-answers 300 --heldout-questions 15 --rmbench-limit 40
 
 train-rm: setup
 	$(VENV)/bin/reward-agent train-rm --data ../shared/data/preference/arena-bench-v1-rated.jsonl \
