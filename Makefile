@@ -94,7 +94,8 @@ bench-safety: setup
 # The embedded RM's score against length and markdown, raw and length-controlled (reduced run as in the README).
 bench-length-bias: setup
 	$(PY) benchmarks/bench_length_bias.py --data ../shared/data --out benchmarks/results/length_bias \
-	  --fit-answers 300 --heldout-questions 15 --rmbench-limit 40
+	  --fit-answers 300 --heldout-questions 15 --rmbench-limit 40 \
+	  --export reward_agent/rm/weights/embedded_rm.length_control.json
 
 train-rm: setup
 	$(VENV)/bin/reward-agent train-rm --data ../shared/data/preference/arena-bench-v1-rated.jsonl \
