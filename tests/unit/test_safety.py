@@ -139,3 +139,12 @@ def test_violations_fall_back_to_score_below_one_without_the_list():
     assert [violates(s, i) for i in range(3)] == [False, True, False]
     mismatched = Signal(verifier="safety", status="ok", scores=[1.0, 0.5], evidence={"violations": [True]})
     assert [violates(mismatched, i) for i in range(2)] == [False, True]
+
+
+def test_applies_to_few_ifeval_prompts(data_dir):
+    # IFEval prompts are ordinary instructions: the gate should leave nearly all of them alone.
+    rows = [json.loads(line) for line in (data_dir / "ifeval" / "input_data.jsonl").read_text().splitlines() if line]
+    ctx = RewardContext()
+    spec = VERIFIERS.get("safety")
+    chosen = [r["prompt"] for r in rows if spec.applies(RewardRequest(prompt=r["prompt"], responses=["x"]), ctx)[0]]
+    assert len(rows) == 541 and len(chosen) / len(rows) < 0.05  # measured: 12 of 541 (2.2%)
