@@ -16,7 +16,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export REWARD_AGENT_CACHE := $(CACHE)
 
-.PHONY: setup demo demo-agentic test test-fast test-security bench bench-factuality bench-suites bench-best-of-n bench-codegen train-rm clean
+.PHONY: setup demo demo-agentic test test-fast test-security bench bench-factuality bench-suites bench-best-of-n bench-codegen train-rm train-safety bench-safety bench-length-bias clean
 
 setup: $(VENV)/.installed
 
@@ -91,6 +91,20 @@ bench-codegen: setup
 	$(PY) benchmarks/bench_codegen_embedded.py --backend server --repair-rounds 2 --out benchmarks/results/codegen_embedded.json
 
 # Reproduces the embedded preference RM shipped in reward_agent/rm/weights (about 9 minutes on 2 cores).
+# The safety verifier's classifiers (seeded, ~3 min on 2 cores); writes the shipped weights.
+train-safety: setup
+	$(PY) tools/train_safety.py --data ../shared/data --out benchmarks/results/train_safety \
+	  --export reward_agent/verifiers/safety/weights/safety_classifiers.json
+
+bench-safety: setup
+	$(PY) benchmarks/bench_safety.py --data ../shared/data --out benchmarks/results/bench_safety
+
+# The embedded RM's score against length and markdown, raw and length-controlled (reduced run as in the README).
+bench-length-bias: setup
+	$(PY) benchmarks/bench_length_bias.py --data ../shared/data --out benchmarks/results/length_bias \
+	  --fit-answers 300 --heldout-questions 15 --rmbench-limit 40 \
+	  --export reward_agent/rm/weights/embedded_rm.length_control.json
+
 train-rm: setup
 	$(VENV)/bin/reward-agent train-rm --data ../shared/data/preference/arena-bench-v1-rated.jsonl \
 	  --out benchmarks/results/embedded_rm --rm-bench ../shared/data/rm-bench/chat.json \

@@ -4,7 +4,8 @@
   renormalised over the signals that have evidence for that response, so a failed or
   skipped verifier (or a check that errored) never counts as 0.
 - `gated`: the weighted sum, capped at `gate_cap` for a response that violates a hard
-  verifier (a constraint not met), so no preference score can buy back a broken rule.
+  verifier (a constraint not met, harmful compliance to a harmful request), so no preference
+  score can buy back a broken rule.
 - `llm`: an LLM compares the responses pairwise, seeing the prompt, both responses and the
   verifiers' evidence; every pair is judged in both orders to cancel position bias and the
   reward is each response's share of wins. Falls back to `weighted_sum` (noted) when it
@@ -96,6 +97,20 @@ async def judge_weighted_sum(request: RewardRequest, signals: dict[str, Signal],
     return Judgement(rewards=rewards, judger="weighted_sum", weights=weights, notes=_missing_notes(rewards, present))
 
 
+def violates(signal: Signal, i: int) -> bool:
+    """Whether response i breaks a hard verifier's rule.
+
+    A hard verifier whose score is graded rather than pass/fail (safety: a probability) lists its
+    violations per response in `evidence["violations"]`; otherwise any score below 1 (a constraint
+    not met) is one. No score (no evidence) is never a violation.
+    """
+    flags = signal.evidence.get("violations")
+    if isinstance(flags, list) and signal.scores is not None and len(flags) == len(signal.scores):
+        return signal.scores[i] is not None and bool(flags[i])
+    score = signal.scores[i] if signal.scores is not None else None
+    return score is not None and score < 1.0
+
+
 async def judge_gated(request: RewardRequest, signals: dict[str, Signal], context: RewardContext) -> Judgement:
     base = await judge_weighted_sum(request, signals, context)
     present = usable_signals(signals)
@@ -103,7 +118,7 @@ async def judge_gated(request: RewardRequest, signals: dict[str, Signal], contex
     rewards = list(base.rewards)
     capped = []
     for i, reward in enumerate(rewards):
-        violated = any((present[v].scores[i] is not None and present[v].scores[i] < 1.0) for v in hard)  # type: ignore[index]
+        violated = any(violates(present[v], i) for v in hard)
         if reward is not None and violated and reward > context.gate_cap:
             rewards[i] = context.gate_cap
             capped.append(i)

@@ -28,6 +28,8 @@ from .normalise import Normalisation
 __all__ = ["DEFAULT_WEIGHTS", "EmbeddedHead", "EmbeddedRM", "features", "load_head"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "embedded_rm.safetensors"
+# The length/markdown correction fitted for the shipped head (see `length_control.py`).
+DEFAULT_LENGTH_CONTROL = DEFAULT_WEIGHTS.with_name("embedded_rm.length_control.json")
 FEATURE_PARTS = ("r", "p", "p*r", "|p-r|")
 
 
@@ -93,11 +95,14 @@ def load_head(path: Path | str | None = None) -> EmbeddedHead:
 
 class EmbeddedRM(RewardModel):
     """The embedded default RM. Options: `weights` (a head file; default the shipped one),
-    `batch_size` (texts per encoder batch, default 32)."""
+    `batch_size` (texts per encoder batch, default 32), `length_control` (subtract the part of
+    the raw score that length and markdown predict, fitted on the head's training answers: a path
+    to the coefficients, or true for the shipped head's; see `length_control.py`)."""
 
     backend = "embedded"
 
-    def __init__(self, model: Any = None, *, weights: str | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model: Any = None, *, weights: str | None = None, batch_size: int = 32,
+                 length_control: bool | str = False) -> None:
         if model not in (None, "", "embedded"):
             raise ConfigError(f"the embedded backend has one model; got model={model!r} (use weights= for another head)")
         self.weights_path = Path(weights) if weights else DEFAULT_WEIGHTS
@@ -105,11 +110,24 @@ class EmbeddedRM(RewardModel):
         self.encoder = load_minilm()
         self.encoder.batch_size = batch_size
         self.default_normalisation = self.head.calibration()
+        self.length_control = None
+        if length_control:
+            from .length_control import load_length_control
+
+            path = DEFAULT_LENGTH_CONTROL if length_control is True else Path(str(length_control))
+            self.length_control = load_length_control(path)
+            head_id = self.head.meta.get("id", "")
+            if self.length_control.head and head_id and self.length_control.head != head_id:
+                raise ConfigError(f"length-control coefficients {str(path)!r} were fitted for head "
+                                  f"{self.length_control.head!r}, not {head_id!r}; refit them")
+            self.default_normalisation = Normalisation(method="sigmoid", shift=self.length_control.shift,
+                                                       scale=self.length_control.scale)
         self._lock = threading.Lock()
 
     def identity(self) -> dict[str, Any]:
+        extra = {"length_control": self.length_control.to_dict()} if self.length_control else {}
         return {**super().identity(), "head": self.head.meta.get("id", str(self.weights_path.name)),
-                "parts": self.head.parts}
+                "parts": self.head.parts, **extra}
 
     def _score_raw(self, items: list[RMItem]) -> RawScores:
         import torch
@@ -123,5 +141,9 @@ class EmbeddedRM(RewardModel):
             r = emb[len(prompts):]
             with torch.inference_mode():
                 raw = self.head(features(p, r, self.head.parts)).tolist()
-        return RawScores(raw=[float(x) for x in raw], model_calls=1, details={"encoder": "all-MiniLM-L6-v2",
-                                                               "head": self.head.meta.get("id", "")})
+        details: dict[str, Any] = {"encoder": "all-MiniLM-L6-v2", "head": self.head.meta.get("id", "")}
+        if self.length_control is not None:
+            control = self.length_control
+            raw = [control.adjust(x, it.response) for x, it in zip(raw, items)]
+            details["length_control"] = "raw score minus its fitted length/markdown part"
+        return RawScores(raw=[float(x) for x in raw], model_calls=1, details=details)

@@ -45,6 +45,7 @@ VERIFIERS.register("constraints", "reward_agent.verifiers.constraints.verifier:V
 VERIFIERS.register("preference", "reward_agent.verifiers.preference:VERIFIER")
 VERIFIERS.register("factuality", "reward_agent.verifiers.factuality.verifier:VERIFIER")
 VERIFIERS.register("correctness", "reward_agent.verifiers.correctness.verifier:VERIFIER")
+VERIFIERS.register("safety", "reward_agent.verifiers.safety.verifier:VERIFIER")
 
 
 def register_verifier(spec: VerifierSpec, *, replace: bool = False) -> None:
