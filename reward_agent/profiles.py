@@ -52,5 +52,8 @@ register_profile(Profile(
     models={"extractor": AGENTIC_MODEL, "coder": AGENTIC_MODEL},
     # A first-time checker costs model calls at ~10 tokens/s on 2 CPU cores: minutes, not seconds.
     # Later requests for the same constraint hit the cache and take milliseconds.
-    settings={"verifier_timeout_s": 900.0},
+    # Three drafts per checker, kept by agreement on all drafts' tests: measured on "Begin your reply
+    # with the word 'Primary'", the greedy draft's own test was wrong in every repair round, while a
+    # sampled draft got both right (README, agentic path).
+    settings={"verifier_timeout_s": 900.0, "checker_candidates": 3},
 ))

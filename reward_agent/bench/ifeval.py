@@ -255,6 +255,11 @@ def run_ifeval_verify(
                 fh.flush()
 
     asyncio.run(run_all())
-    metrics = metrics_of(tally, gold_constraints, context.checkers) | {"data": str(data), "profile": context.profile}
+    metrics = metrics_of(tally, gold_constraints, context.checkers) | {
+        "data": str(data), "profile": context.profile,
+        "coder": context.model_for("coder").model if context.model_for("coder") else None,
+        "extractor": context.model_for("extractor").model if context.model_for("extractor") else None,
+        "checker_candidates": context.checker_candidates, "checker_repair_rounds": context.checker_repair_rounds,
+    }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics

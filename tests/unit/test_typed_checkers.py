@@ -150,9 +150,11 @@ def test_copied_placeholders_are_sent_back() -> None:
 
 
 def test_a_copy_of_the_prompts_example_is_sent_back() -> None:
-    from reward_agent.verifiers.constraints.typed import EXAMPLE, render_prompt
+    from reward_agent.verifiers.constraints.typed import PARAMETRISED_EXAMPLE, PLAIN_EXAMPLE, render_prompt, task_for_text
 
-    assert EXAMPLE in render_prompt(TASK)[0]
-    model = scripted(EXAMPLE, GOOD)
+    example = PARAMETRISED_EXAMPLE.block()
+    assert example in render_prompt(TASK)[0]
+    assert PLAIN_EXAMPLE.block() in render_prompt(task_for_text("use three question marks"))[0]  # no parameters
+    model = scripted(example, GOOD)
     checker = asyncio.run(generate_typed_checker(TASK, model, repair_rounds=1, limits=LIMITS))
     assert checker.status == "ok" and checker.model_calls == 2 and "copies the example" in checker.attempts[0]

@@ -40,6 +40,7 @@ from ...prompting import load_prompt
 from ...sandbox import ALLOWED_IMPORTS, POLICY_VERSION, Limits, Outcome, SandboxPool, default_pool
 from ...structured import _model_identity
 from ...types import ConstraintSpec
+from . import checkers as _register_checkers  # noqa: F401  (the registry's descriptions describe built-in ids)
 from .base import CHECKERS
 from .codegen import REPAIR_TEMPERATURE, GeneratedChecker, cached_generation
 from .free_text import FREE_TEXT_ID
@@ -269,21 +270,49 @@ def _problem(probes: tuple[Probe, ...], outcomes: list[Outcome]) -> str | None:
     return "; ".join(problems[:2]) or None
 
 
-# The worked example shown in the prompt (a different instruction). A draft that reuses its code or
-# its test responses checks the example's rule, not the task's: it is sent back (`_copied`).
-EXAMPLE_CODE = "def check(response, word, n):\n    return response.lower().count(word.lower()) >= n\n"
-EXAMPLE_PASS = "The cat sat. The cat slept."
-EXAMPLE_FAIL = "The cat sat."
-EXAMPLE = (f"```python\n{EXAMPLE_CODE}\nassert check({EXAMPLE_PASS!r}, word='cat', n=2)\n"
-           f"assert not check({EXAMPLE_FAIL!r}, word='cat', n=2)\n```")
+@dataclass(frozen=True)
+class Example:
+    """The worked example shown in the prompt: a different instruction, its function and its tests.
+
+    A draft that reuses the example's function, or all of its tests, checks the example's rule, not
+    the task's: it is sent back (`_copied`). Tasks with parameters are shown a parametrised example,
+    tasks without (rules in words) one without: a 1.5B model otherwise copies the parameters.
+    """
+
+    rule: str
+    code: str
+    follows: str
+    breaks: str
+    arguments: tuple[tuple[str, Any], ...] = ()
+
+    def block(self) -> str:
+        args = "".join(f", {k}={v!r}" for k, v in self.arguments)
+        return (f"```python\n{self.code}\nassert check({self.follows!r}{args})\n"
+                f"assert not check({self.breaks!r}{args})\n```")
 
 
-def _copied(draft: TypedDraft) -> str | None:
-    """Why `draft` is the worked example itself (its function, or its tests with its arguments)."""
+PARAMETRISED_EXAMPLE = Example(
+    rule='"the response mentions `word` at least `n` times"',
+    code="def check(response, word, n):\n    return response.lower().count(word.lower()) >= n\n",
+    follows="The cat sat. The cat slept.", breaks="The cat sat.", arguments=(("word", "cat"), ("n", 2)),
+)
+PLAIN_EXAMPLE = Example(
+    rule='"end the reply with a question mark"',
+    code="def check(response):\n    return response.rstrip().endswith('?')\n",
+    follows="Shall we meet at noon?", breaks="Let us meet at noon.",
+)
+
+
+def example_for(task: TypedTask) -> Example:
+    return PARAMETRISED_EXAMPLE if task.params else PLAIN_EXAMPLE
+
+
+def _copied(draft: TypedDraft, example: Example) -> str | None:
+    """Why `draft` is the worked example itself (its function, or all of its tests)."""
     norm = lambda s: " ".join(s.split())  # noqa: E731
-    example_args = (("n", 2), ("word", "cat"))
-    copied_tests = [p for p in draft.probes if p.response in (EXAMPLE_PASS, EXAMPLE_FAIL) and p.arguments == example_args]
-    if norm(draft.code) == norm(EXAMPLE_CODE) or len(copied_tests) == len(draft.probes):
+    copied_tests = [p for p in draft.probes
+                    if p.response in (example.follows, example.breaks) and p.arguments == tuple(sorted(example.arguments))]
+    if norm(draft.code) == norm(example.code) or len(copied_tests) == len(draft.probes):
         return "the answer copies the example for a different instruction; write code and tests for this instruction"
     return None
 
@@ -310,12 +339,17 @@ def render_prompt(task: TypedTask) -> tuple[str, str]:
         for p in task.params
     ) or "- (none)"
     description = task.description or "(no description: infer it from the name)"
-    name = task.id
-    if task.id == FREE_TEXT_ID:  # a rule in words: the words are the instruction
-        name, description = task.description, "exactly what the words above say"
+    if task.params:
+        block = f"Instruction type: {task.id}\nWhat it means: {description}\nIts arguments:\n{params}"
+        inputs = "the whole response as a string plus the instruction's arguments"
+    else:  # a rule in words (or an id without arguments): the words are the instruction
+        block = f"Instruction: {task.description if task.id == FREE_TEXT_ID else task.id + ': ' + description}"
+        inputs = "the whole response as a string"
+    example = example_for(task)
     text = template.render(
-        name=name, description=description, params=params, signature=_signature(task),
-        example=EXAMPLE, example_call_hint=_example_call_hint(task), allowed_imports=", ".join(ALLOWED_IMPORTS),
+        example_rule=example.rule, example=example.block(), task_block=block, inputs=inputs,
+        signature=_signature(task), example_call_hint=_example_call_hint(task),
+        allowed_imports=", ".join(ALLOWED_IMPORTS),
     )
     return text, template.version
 
@@ -359,7 +393,7 @@ async def _one_candidate(
             return out
         out.calls += 1
         draft = parse_typed_answer(raw, task)
-        copied = None if isinstance(draft, str) else _copied(draft)
+        copied = None if isinstance(draft, str) else _copied(draft, example_for(task))
         if isinstance(draft, str) or copied:
             problem = copied or str(draft)
         else:
