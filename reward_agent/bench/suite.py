@@ -7,6 +7,8 @@ the resumable runner and writes `metrics.json`, `results.jsonl`, `report.md` and
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +16,8 @@ from typing import Any
 
 from ..batch.efficiency import cache_snapshot, efficiency_summary
 from ..batch.report import accuracy_bars, reward_histogram, style_heatmap, write_metrics, write_report
-from ..batch.runner import BatchReport, read_rows, run_batch
+from ..batch.ray_pool import RaySettings
+from ..batch.runner import BatchReport, arun_batch, read_rows, run_batch
 from ..batch.scoring import run_config
 from ..context import RewardContext, load_context
 from ..errors import ConfigError
@@ -138,6 +141,27 @@ BENCHES: dict[str, Bench] = {
 }
 
 
+def bench_work(name: str, context: RewardContext, seed: int) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+    """The work function of benchmark `name` (module level so that a Ray actor can build it by reference)."""
+    return BENCHES[name].make_work(context, seed)
+
+
+def _run_on_ray(name: str, items: list[tuple[str, dict[str, Any]]], context: RewardContext, seed: int, out: Path,
+                settings: RaySettings, **batch: Any) -> BatchReport:
+    """`run_batch` with the items scored by a pool of Ray actors (see `batch.ray_pool`)."""
+    from ..batch.ray_pool import ray_session, ray_work
+
+    factory = functools.partial(bench_work, name, context, seed)
+
+    async def run() -> BatchReport:
+        async with ray_work(factory, settings) as (work, _actors):
+            return await arun_batch(items, work, out, run_info={"executor": "ray", "workers": settings.workers},
+                                    **batch)
+
+    with ray_session(settings):
+        return asyncio.run(run())
+
+
 def _existing(out: Path, items: list[tuple[str, dict[str, Any]]]) -> BatchReport:
     """A BatchReport over the rows already written (for `report_only`)."""
     path = out / "results.jsonl"
@@ -155,8 +179,10 @@ def _existing(out: Path, items: list[tuple[str, dict[str, Any]]]) -> BatchReport
 def run_bench(name: str, data: str | Path, out: str | Path, *, limit: int | None = None, concurrency: int = 2,
               config_file: str | Path | None = None, seed: int = 0, profile: str | None = None, tie_credit: float | None = None,
               force: bool = False, progress: bool = True, context: RewardContext | None = None,
-              report_only: bool = False) -> dict[str, Any]:
+              report_only: bool = False, ray: RaySettings | None = None) -> dict[str, Any]:
     """Run benchmark `name` on `data` into `out`; returns the metrics written to metrics.json.
+
+    `ray` scores the items on a pool of Ray actors instead of in this process; the rows are the same.
 
     `report_only` scores nothing: metrics, plots and report are recomputed from the rows already in
     `out/results.jsonl` (another `tie_credit`, a newer report layout), whatever configuration made them.
@@ -182,6 +208,11 @@ def run_bench(name: str, data: str | Path, out: str | Path, *, limit: int | None
     before = cache_snapshot()
     if report_only:
         report = _existing(out, items)
+    elif ray is not None:
+        # The executor, like concurrency, changes how fast rows come, never their content: it stays
+        # out of the pinned configuration, so a local run can be resumed on Ray and back.
+        report = _run_on_ray(name, items, context, seed, out, ray, concurrency=concurrency, config=config,
+                             desc=name, progress=progress, overwrite=force)
     else:
         report = run_batch(items, bench.make_work(context, seed), out, name="results", concurrency=concurrency,
                            config=config, desc=name, progress=progress, overwrite=force)
