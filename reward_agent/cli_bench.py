@@ -14,7 +14,8 @@ import typer
 from rich.table import Table
 
 from .cli import _fail, bench_app, console
-from .errors import ConfigError, RewardAgentError
+from .cli_ray import CpusOpt, GpusOpt, RayAddressOpt, RayOpt, WorkersOpt, ray_settings
+from .errors import RewardAgentError
 
 HELP = {
     "rm-bench": "RM-Bench (chat/code/... files or a folder of them): all 6 responses of an item in one request; "
@@ -24,26 +25,6 @@ HELP = {
                      "chosen position drawn per item from --seed.",
     "pairs": "Any JSONL of prompt, chosen, rejected (optional id, subset); accuracy per subset.",
 }
-
-
-RayOpt = Annotated[bool, typer.Option("--ray", help="Score on a pool of Ray actors (same rows as without).")]
-RayAddressOpt = Annotated[Optional[str], typer.Option(
-    "--ray-address", help="Ray cluster address; default $RAY_ADDRESS, else a local Ray started for the run.")]
-WorkersOpt = Annotated[int, typer.Option("--workers", help="--ray: actors, each loading the models once.")]
-CpusOpt = Annotated[float, typer.Option("--cpus-per-worker", help="--ray: CPUs each actor reserves.")]
-GpusOpt = Annotated[float, typer.Option("--gpus-per-worker", help="--ray: GPUs each actor reserves.")]
-
-
-def ray_settings(ray: bool, address: str | None, workers: int, cpus: float, gpus: float, concurrency: int):
-    """The RaySettings of `--ray ...` (None without --ray); --concurrency is spread over the workers."""
-    if not ray:
-        if address is not None:
-            raise ConfigError("--ray-address needs --ray")
-        return None
-    from .batch.ray_pool import RaySettings
-
-    return RaySettings(address=address, workers=workers, cpus_per_worker=cpus, gpus_per_worker=gpus,
-                       concurrency_per_worker=max(1, -(-concurrency // max(workers, 1))))
 
 
 def _make_command(name: str):

@@ -24,16 +24,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
+import math
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, RewardAgentError
-from .runner import RunAborted, error_fields
+from .runner import BatchReport, RunAborted, arun_batch, error_fields, run_batch
 
-__all__ = ["RaySettings", "WorkerLost", "ray_session", "ray_work"]
+__all__ = ["RaySettings", "WorkerLost", "execute_batch", "ray_session", "ray_work", "run_batch_ray"]
 
+log = logging.getLogger(__name__)
 Work = Callable[[Any], Awaitable[dict[str, Any]]]
 
 
@@ -101,7 +105,9 @@ def ray_session(settings: RaySettings) -> Iterator[Any]:
     if address:
         ray.init(address=address, **kwargs)
     else:
-        ray.init(num_cpus=settings.local_cpus, include_dashboard=False, **kwargs)
+        # At least the pool's reservation, so that every actor can be placed.
+        cpus = max(settings.local_cpus, math.ceil(settings.workers * settings.cpus_per_worker))
+        ray.init(num_cpus=cpus, include_dashboard=False, **kwargs)
     try:
         yield ray
     finally:
@@ -146,6 +152,11 @@ async def ray_work(factory: Callable[[], Work], settings: RaySettings) -> AsyncI
         max_concurrency=settings.concurrency_per_worker, max_restarts=settings.max_restarts,
         max_task_retries=settings.max_task_retries,
     )
+    wanted = settings.workers * settings.cpus_per_worker
+    have = ray.cluster_resources().get("CPU", 0.0)
+    if wanted > have:
+        # Not an error: an autoscaling cluster (KubeRay) adds nodes for pending actors.
+        log.warning("the Ray pool asks for %g CPUs, the cluster has %g now: actors wait until nodes join", wanted, have)
     actors = [actor_cls.remote(factory) for _ in range(settings.workers)]
     in_flight = [0] * len(actors)
     order = itertools.count()
@@ -169,3 +180,31 @@ async def ray_work(factory: Callable[[], Work], settings: RaySettings) -> AsyncI
         for actor in actors:
             with contextlib.suppress(Exception):
                 ray.kill(actor)
+
+
+def run_batch_ray(items: Sequence[tuple[str, Any]], factory: Callable[[], Work], out_dir: str | Path,
+                  settings: RaySettings, **batch: Any) -> BatchReport:
+    """`runner.run_batch` with the work done by a pool of Ray actors built from `factory`.
+
+    `batch` takes run_batch's keyword arguments (name, concurrency, config, desc, progress, overwrite).
+    """
+
+    async def run() -> BatchReport:
+        async with ray_work(factory, settings) as (work, _actors):
+            info = {"executor": "ray", "workers": settings.workers}
+            return await arun_batch(items, work, out_dir, run_info=info, **batch)
+
+    with ray_session(settings):
+        return asyncio.run(run())
+
+
+def execute_batch(items: Sequence[tuple[str, Any]], factory: Callable[[], Work], out_dir: str | Path,
+                  ray: RaySettings | None = None, **batch: Any) -> BatchReport:
+    """One entry for the batch commands: locally (`ray=None`: the work built here) or on Ray.
+
+    The executor, like concurrency, changes how fast rows come, never their content: it is not part
+    of the pinned configuration, so a local run can be resumed on Ray and the other way round.
+    """
+    if ray is None:
+        return run_batch(items, factory(), out_dir, **batch)
+    return run_batch_ray(items, factory, out_dir, ray, **batch)

@@ -7,7 +7,6 @@ the resumable runner and writes `metrics.json`, `results.jsonl`, `report.md` and
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from typing import Any
 
 from ..batch.efficiency import cache_snapshot, efficiency_summary
 from ..batch.report import accuracy_bars, reward_histogram, style_heatmap, write_metrics, write_report
-from ..batch.ray_pool import RaySettings
-from ..batch.runner import BatchReport, arun_batch, read_rows, run_batch
+from ..batch.ray_pool import RaySettings, execute_batch
+from ..batch.runner import BatchReport, read_rows
 from ..batch.scoring import run_config
 from ..context import RewardContext, load_context
 from ..errors import ConfigError
@@ -146,22 +145,6 @@ def bench_work(name: str, context: RewardContext, seed: int) -> Callable[[dict[s
     return BENCHES[name].make_work(context, seed)
 
 
-def _run_on_ray(name: str, items: list[tuple[str, dict[str, Any]]], context: RewardContext, seed: int, out: Path,
-                settings: RaySettings, **batch: Any) -> BatchReport:
-    """`run_batch` with the items scored by a pool of Ray actors (see `batch.ray_pool`)."""
-    from ..batch.ray_pool import ray_session, ray_work
-
-    factory = functools.partial(bench_work, name, context, seed)
-
-    async def run() -> BatchReport:
-        async with ray_work(factory, settings) as (work, _actors):
-            return await arun_batch(items, work, out, run_info={"executor": "ray", "workers": settings.workers},
-                                    **batch)
-
-    with ray_session(settings):
-        return asyncio.run(run())
-
-
 def _existing(out: Path, items: list[tuple[str, dict[str, Any]]]) -> BatchReport:
     """A BatchReport over the rows already written (for `report_only`)."""
     path = out / "results.jsonl"
@@ -208,14 +191,10 @@ def run_bench(name: str, data: str | Path, out: str | Path, *, limit: int | None
     before = cache_snapshot()
     if report_only:
         report = _existing(out, items)
-    elif ray is not None:
-        # The executor, like concurrency, changes how fast rows come, never their content: it stays
-        # out of the pinned configuration, so a local run can be resumed on Ray and back.
-        report = _run_on_ray(name, items, context, seed, out, ray, concurrency=concurrency, config=config,
-                             desc=name, progress=progress, overwrite=force)
     else:
-        report = run_batch(items, bench.make_work(context, seed), out, name="results", concurrency=concurrency,
-                           config=config, desc=name, progress=progress, overwrite=force)
+        report = execute_batch(items, functools.partial(bench_work, name, context, seed), out, ray,
+                               name="results", concurrency=concurrency, config=config, desc=name,
+                               progress=progress, overwrite=force)
     metrics: dict[str, Any] = {"bench": name, "data": str(data), "seed": seed, "limit": limit,
                                **bench.metrics(report.rows, tie_credit)}
     metrics["efficiency"] = efficiency_summary(report, before, requests_per_item=bench.requests_per_item)
