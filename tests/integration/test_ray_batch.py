@@ -19,15 +19,19 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is in the `ray` extra (make setup installs it)")
 
+import ray.cloudpickle  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from reward_agent.batch.ray_pool import RaySettings, WorkerLost, ray_work  # noqa: E402
-from reward_agent.batch.runner import arun_batch  # noqa: E402
+from reward_agent.batch.ray_pool import run_batch_ray  # noqa: E402
+from reward_agent.batch.runner import arun_batch, run_batch  # noqa: E402
 from reward_agent.batch.scoring import run_config  # noqa: E402
 from reward_agent.bench.suite import BENCHES, bench_work, run_bench  # noqa: E402
 from reward_agent.context import load_context  # noqa: E402
 
 pytestmark = pytest.mark.integration
+# The small work functions below travel to the actors by value (tests/ is not importable there).
+ray.cloudpickle.register_pickle_by_value(__import__(__name__))
 
 REPO = Path(__file__).resolve().parents[2]
 LIMIT = 6
@@ -128,3 +132,50 @@ def test_lost_worker_stops_the_run_and_resuming_gives_the_same_bytes(cluster, da
     # configuration, and this process has the models loaded already, which keeps the test short).
     run_bench(NAME, data, tmp_path, limit=LIMIT, concurrency=2, progress=False, context=context)
     assert (tmp_path / "results.jsonl").read_bytes() == local_bytes
+
+
+def _failing_factory():
+    async def work(item: int) -> dict[str, int]:
+        if item % 4 == 3:
+            raise KeyError(f"no field {item}")
+        return {"square": item * item}
+
+    return work
+
+
+def test_failures_are_the_same_rows_on_ray(cluster, tmp_path: Path) -> None:
+    items = [(f"item-{n}", n) for n in range(12)]
+    run_batch(items, _failing_factory(), tmp_path / "local", concurrency=3, progress=False)
+    report = run_batch_ray(items, _failing_factory, tmp_path / "ray", RaySettings(workers=2, concurrency_per_worker=2),
+                           concurrency=3, progress=False)
+    assert report.failed == 3
+    assert (tmp_path / "ray" / "results.jsonl").read_bytes() == (tmp_path / "local" / "results.jsonl").read_bytes()
+
+
+def _codegen_factory(url: str, log_path: str):
+    """Work that 'generates a checker' per prompt through the shared cache; each real generation is logged."""
+    import time
+
+    from reward_agent.cache import shared_cache
+
+    def generate(prompt: int) -> dict[str, str]:
+        with open(log_path, "a") as fh:
+            fh.write(f"{prompt}\n")
+        time.sleep(0.3)
+        return {"code": f"def check_{prompt}(r): return True"}
+
+    async def work(prompt: int) -> dict[str, str]:
+        cache = shared_cache(url)
+        return await asyncio.to_thread(cache.get_or_compute, "codegen", {"prompt": prompt}, lambda: generate(prompt))
+
+    return work
+
+
+def test_two_workers_share_generated_checkers_through_redis(cluster, redis_server, tmp_path: Path) -> None:
+    log_path = tmp_path / "generations.log"
+    items = [(f"response-{n}", n % 2) for n in range(8)]  # 8 responses to 2 prompts, on 2 nodes
+    factory = functools.partial(_codegen_factory, redis_server.url, str(log_path))
+    report = run_batch_ray(items, factory, tmp_path / "out", RaySettings(workers=2, concurrency_per_worker=2),
+                           concurrency=4, progress=False)
+    assert [r["code"] for r in report.rows] == [f"def check_{n % 2}(r): return True" for n in range(8)]
+    assert sorted(log_path.read_text().split()) == ["0", "1"]  # one generation per prompt, cluster-wide

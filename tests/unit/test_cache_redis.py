@@ -4,68 +4,17 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import shutil
-import socket
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from conftest import REDIS_MISSING, REDIS_SERVER, RedisServer, free_port
 from reward_agent.cache import Cache, shared_cache
 from reward_agent.cache_backends import RedisBackend, SQLiteBackend, open_backend
 
 pytest.importorskip("redis", reason="the `redis` client is in the `distributed` extra (make setup installs it)")
-REDIS_SERVER = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(
-    REDIS_SERVER is None,
-    reason="redis-server binary not installed (apt-get install -y redis-server; `make setup-redis` does it as root)",
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A private redis-server on a free loopback port, its files in a temp dir."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason=REDIS_MISSING)
 
 
 def test_url_selects_the_backend(redis_server: RedisServer, tmp_path: Path) -> None:
@@ -165,7 +114,7 @@ def test_outage_degrades_to_recomputing_and_is_recorded(redis_server: RedisServe
 
 
 def test_unreachable_url_at_startup_still_scores(tmp_path: Path) -> None:
-    url = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     cache = shared_cache(url)
     assert cache.get_or_compute("rm", "k", lambda: 0.5) == 0.5
     assert cache.stats.unavailable >= 1
