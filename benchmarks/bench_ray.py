@@ -10,6 +10,10 @@ mode is served by another's cache. For each mode:
 - throughput: items/s of the runner over all items after the warm-up (the runner's own elapsed time);
 - the results file is compared byte for byte with the local one.
 
+The local runner runs first and again last, each in a fresh process (in-process memos would serve
+a second run), bracketing the Ray modes; ratios are against the mean of those two local runs. A
+third local run with OMP_NUM_THREADS=1 matches what Ray gives an actor of 1 CPU.
+
 Ray's per-item overhead is measured on a no-op work function (returns its item): the same runner
 with the same concurrency, locally and through a 1-actor pool; the difference per item is what Ray
 adds (serialisation, scheduling, the round trip to the actor).
@@ -27,7 +31,8 @@ import functools
 import json
 import os
 import platform
-import tempfile
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -61,16 +66,26 @@ def _rate(run_json: Path) -> dict[str, Any]:
     return {"items": info["done"], "elapsed_s": info["elapsed_s"], "items_per_s": info["items_per_s"]}
 
 
-def run_local(items, out: Path, scratch: Path, concurrency: int) -> dict[str, Any]:
+def run_local(items, out: Path, scratch: Path, concurrency: int, label: str = "local") -> dict[str, Any]:
     from reward_agent.batch.runner import arun_batch
     from reward_agent.bench.suite import bench_work
 
-    work = bench_work(NAME, _context(scratch / "cache-local"), 0)
+    work = bench_work(NAME, _context(scratch / f"cache-{out.name}"), 0)
     started = time.perf_counter()
     asyncio.run(work(items[0][1]))  # loads the models in this process
     warmup = time.perf_counter() - started
     asyncio.run(arun_batch(items, work, out, concurrency=concurrency, progress=True, desc="local"))
-    return {"mode": "local", "warmup_s": round(warmup, 2), **_rate(out / "results.run.json")}
+    return {"mode": label, "warmup_s": round(warmup, 2), **_rate(out / "results.run.json")}
+
+
+def run_local_fresh(args: argparse.Namespace, out: Path, scratch: Path, label: str,
+                    env: dict[str, str] | None = None) -> dict[str, Any]:
+    """`run_local` in a fresh Python process: the first run of the process fills in-process memos
+    (RM scores, checker results), so a second local run in one process would not measure scoring."""
+    cmd = [sys.executable, __file__, "--local-only", "--data", str(args.data), "--limit", str(args.limit),
+           "--concurrency", str(args.concurrency), "--out", str(out), "--scratch", str(scratch), "--label", label]
+    done = subprocess.run(cmd, env={**os.environ, **(env or {})}, check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_ray(items, out: Path, scratch: Path, workers: int, concurrency: int) -> dict[str, Any]:
@@ -131,14 +146,22 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--overhead-items", type=int, default=300)
     parser.add_argument("--out", type=Path, default=None,
-                        help="Output directory (default: a fresh runs/bench_ray-* directory).")
+                        help="Output directory (default: a fresh runs/bench_ray-<time> directory).")
+    parser.add_argument("--local-only", action="store_true", help=argparse.SUPPRESS)  # the child of run_local_fresh
+    parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--label", default="local", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.out is None:
-        (REPO / "runs").mkdir(exist_ok=True)
-        out = Path(tempfile.mkdtemp(prefix="bench_ray-", dir=REPO / "runs"))
-    else:
-        out = args.out
-        out.mkdir(parents=True, exist_ok=True)
+    if args.local_only:
+        from reward_agent.bench.suite import BENCHES
+
+        items = BENCHES[NAME].load(args.data)[: args.limit]
+        print(json.dumps(run_local(items, args.out, args.scratch, args.concurrency, args.label)))
+        return
+    from reward_agent.bench.rundir import default_out
+
+    # A directory (the runs of every mode go under it); by default a fresh runs/bench_ray-* one.
+    out = args.out if args.out is not None else default_out("bench_ray", "bench_ray.json", REPO).parent
+    out.mkdir(parents=True, exist_ok=True)
 
     import ray
 
@@ -146,7 +169,8 @@ def main() -> None:
 
     items = BENCHES[NAME].load(args.data)[: args.limit]
     scratch = out / "runs"
-    modes = [run_local(items, scratch / "local", scratch, args.concurrency)]
+    scratch.mkdir(parents=True, exist_ok=True)
+    modes = [run_local_fresh(args, scratch / "local", scratch, "local")]
     started = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray_start_s = time.perf_counter() - started
@@ -156,12 +180,18 @@ def main() -> None:
         over = overhead(scratch, args.overhead_items)
     finally:
         ray.shutdown()
+    # Local once more, last: the load of a shared machine drifts, and bracketing the Ray modes between
+    # two local runs shows how much. Ray runs an actor's torch with OMP_NUM_THREADS = its CPUs (1);
+    # the last local run does the same, to separate "Ray" from "one BLAS thread" on 2 loaded cores.
+    modes.append(run_local_fresh(args, scratch / "local-again", scratch, "local, again (last)"))
+    modes.append(run_local_fresh(args, scratch / "local-1thread", scratch, "local, OMP_NUM_THREADS=1",
+                                 env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}))
     reference = (scratch / "local" / "results.jsonl").read_bytes()
-    for mode, folder in zip(modes[1:], ("ray1", "ray2")):
+    for mode, folder in zip(modes[1:], ("ray1", "ray2", "local-again", "local-1thread")):
         mode["results_identical_to_local"] = (scratch / folder / "results.jsonl").read_bytes() == reference
-    base = modes[0]["items_per_s"]
+    base = (modes[0]["items_per_s"] + modes[-2]["items_per_s"]) / 2  # mean of the two default local runs
     for mode in modes:
-        mode["speedup_vs_local"] = round(mode["items_per_s"] / base, 3) if base else None
+        mode["ratio_to_mean_local"] = round(mode["items_per_s"] / base, 3) if base else None
     result = {
         "bench": NAME, "data": str(args.data), "limit": args.limit, "concurrency": args.concurrency,
         "ray_init_s": round(ray_start_s, 2), "modes": modes, "per_item_overhead": over,
