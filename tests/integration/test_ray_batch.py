@@ -179,3 +179,17 @@ def test_two_workers_share_generated_checkers_through_redis(cluster, redis_serve
                            concurrency=4, progress=False)
     assert [r["code"] for r in report.rows] == [f"def check_{n % 2}(r): return True" for n in range(8)]
     assert sorted(log_path.read_text().split()) == ["0", "1"]  # one generation per prompt, cluster-wide
+
+
+def test_annotate_on_ray_writes_the_same_pairs(cluster, context, local_bytes: bytes, tmp_path: Path) -> None:
+    """best-of-n and annotate share `execute_batch`; annotate (scores, then DPO pairs) checks that path."""
+    from reward_agent.batch.annotate import run_annotate
+    from reward_agent.batch.inputs import load_items
+
+    items = load_items(REPO / "benchmarks" / "data" / "ifeval_smollm2_samples.jsonl")[:2]
+    local = run_annotate(items, tmp_path / "local" / "pairs.jsonl", context=context, concurrency=2, progress=False)
+    on_ray = run_annotate(items, tmp_path / "ray" / "pairs.jsonl", context=context, concurrency=2, progress=False,
+                          ray=RaySettings(workers=1))
+    assert local["pairs_written"] == on_ray["pairs_written"] >= 1
+    for rel in ("pairs.jsonl", "pairs_scores/scores.jsonl"):
+        assert (tmp_path / "ray" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes()
