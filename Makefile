@@ -16,7 +16,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export REWARD_AGENT_CACHE := $(CACHE)
 
-.PHONY: setup demo demo-agentic test test-fast test-security bench bench-factuality bench-suites bench-best-of-n bench-codegen train-rm train-safety bench-safety bench-length-bias clean
+.PHONY: setup setup-redis demo demo-agentic test test-fast test-security bench bench-factuality bench-suites bench-best-of-n bench-codegen train-rm train-safety bench-safety bench-length-bias clean
 
 setup: $(VENV)/.installed
 
@@ -45,6 +45,14 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/reward-agent models pull qwen2.5-coder-0.5b
 	touch $@
 
+# Debian's redis-server, for the shared Redis cache and its tests (which start their own on loopback).
+# Instant when it is already installed; without root it only says how to install it (the tests skip).
+setup-redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server missing: apt-get install -y redis-server (as root); Redis tests will skip"; fi; }
+
 demo: setup
 	$(VENV)/bin/reward-agent demo
 
@@ -53,10 +61,10 @@ demo: setup
 demo-agentic: setup
 	$(VENV)/bin/reward-agent demo --agentic
 
-test: setup
+test: setup setup-redis
 	$(PY) -m pytest -q
 
-test-fast: setup
+test-fast: setup setup-redis
 	$(PY) -m pytest -q -m "not integration"
 
 test-security: setup

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_ray import CpusOpt, GpusOpt, RayAddressOpt, RayOpt, WorkersOpt, ray_settings
 from .errors import RewardAgentError
 
 console = Console()
@@ -87,6 +88,11 @@ def best_of_n(
     seed: SeedOpt = 0,
     force: ForceOpt = False,
     progress: ProgressOpt = True,
+    ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
+    workers: WorkersOpt = 2,
+    cpus_per_worker: CpusOpt = 1.0,
+    gpus_per_worker: GpusOpt = 0.0,
 ) -> None:
     """Pick the best of the first n responses by the reward for each n; evaluate and plot the picks."""
     from .batch.best_of_n import parse_ns, run_best_of_n
@@ -98,8 +104,10 @@ def best_of_n(
         if concurrency < 1:
             raise ValueError(f"--concurrency must be >= 1, got {concurrency}")
         items, source = _load(data, fmt, limit, seed, group)
+        settings = ray_settings(ray, ray_address, workers, cpus_per_worker, gpus_per_worker, concurrency)
         metrics = run_best_of_n(items, out, ns=ns, signals=configs, context=_context(config, profile),
-                                concurrency=concurrency, progress=progress, source=source, overwrite=force)
+                                concurrency=concurrency, progress=progress, source=source, overwrite=force,
+                                ray=settings)
     except (RewardAgentError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -134,6 +142,11 @@ def annotate(
     seed: SeedOpt = 0,
     force: ForceOpt = False,
     progress: ProgressOpt = True,
+    ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
+    workers: WorkersOpt = 2,
+    cpus_per_worker: CpusOpt = 1.0,
+    gpus_per_worker: GpusOpt = 0.0,
 ) -> None:
     """Score N responses per prompt and write DPO pairs (prompt, chosen, rejected, scores, margin, signals)."""
     from .batch.annotate import RULES, run_annotate
@@ -149,9 +162,10 @@ def annotate(
         if concurrency < 1:
             raise ValueError(f"--concurrency must be >= 1, got {concurrency}")
         items, source = _load(data, fmt, limit, seed, group)
+        settings = ray_settings(ray, ray_address, workers, cpus_per_worker, gpus_per_worker, concurrency)
         metrics = run_annotate(items, out, context=_context(config, profile), signals=config_name, rule=rule,
                                min_margin=min_margin, concurrency=concurrency, progress=progress, source=source,
-                               overwrite=force)
+                               overwrite=force, ray=settings)
     except (RewardAgentError, ValueError) as exc:
         _fail(str(exc))
         return

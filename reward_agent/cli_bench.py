@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from .cli import _fail, bench_app, console
+from .cli_ray import CpusOpt, GpusOpt, RayAddressOpt, RayOpt, WorkersOpt, ray_settings
 from .errors import RewardAgentError
 
 HELP = {
@@ -44,13 +45,19 @@ def _make_command(name: str):
         report_only: Annotated[
             bool, typer.Option("--report-only", help="Score nothing: rebuild metrics and report from DIR/results.jsonl.")
         ] = False,
+        ray: RayOpt = False,
+        ray_address: RayAddressOpt = None,
+        workers: WorkersOpt = 2,
+        cpus_per_worker: CpusOpt = 1.0,
+        gpus_per_worker: GpusOpt = 0.0,
     ) -> None:
         from .bench.suite import run_bench
 
         try:
+            settings = ray_settings(ray, ray_address, workers, cpus_per_worker, gpus_per_worker, concurrency)
             metrics = run_bench(name, data, out, limit=limit, concurrency=concurrency, config_file=config, seed=seed,
-                                profile=profile,
-                                tie_credit=tie_credit, force=force, progress=progress, report_only=report_only)
+                                profile=profile, tie_credit=tie_credit, force=force, progress=progress,
+                                report_only=report_only, ray=settings)
         except RewardAgentError as exc:
             _fail(str(exc))
             return

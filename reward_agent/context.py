@@ -68,8 +68,10 @@ class RewardContext(BaseModel):
     )
     cache_path: str | None = Field(
         default=None,
-        description="SQLite file caching extracted constraints and generated checker code; default "
-        "$REWARD_AGENT_CACHE/cache.sqlite3, ':memory:' for a cache private to this process.",
+        description="Cache of extracted constraints, generated checker code, search results and RM scores: "
+        "a SQLite file (default $REWARD_AGENT_CACHE/cache.sqlite3), ':memory:' for a cache private to this "
+        "process, or redis://host:port/db for one shared by every worker and replica (an unreachable "
+        "Redis is recomputed around, never a failed reward).",
     )
     checker_repair_rounds: int = Field(
         default=2, ge=0, le=5, description="Generated checkers: repair rounds after the first attempt."

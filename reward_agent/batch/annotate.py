@@ -16,6 +16,7 @@ often the chosen answer is the better one by those (a check of the annotator, no
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 from collections import Counter, defaultdict
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from ..context import RewardContext
 from .ifeval_metrics import ifeval_quality
 from .inputs import BatchItem
+from .ray_pool import RaySettings
 
 __all__ = ["RULES", "Pair", "annotate_paths", "pair_rows", "run_annotate", "select_pairs"]
 
@@ -196,10 +198,14 @@ def run_annotate(
     progress: bool = True,
     source: dict[str, Any] | None = None,
     overwrite: bool = False,
+    ray: RaySettings | None = None,
 ) -> dict[str, Any]:
-    """Score every prompt once, select pairs, write them with metrics and a margin histogram."""
+    """Score every prompt once, select pairs, write them with metrics and a margin histogram.
+
+    `ray` scores on a pool of Ray actors (same rows as locally).
+    """
     from .efficiency import cache_snapshot, efficiency_summary
-    from .runner import run_batch
+    from .ray_pool import execute_batch
     from .scoring import run_config
     from .signal_sets import make_work
 
@@ -212,9 +218,9 @@ def run_annotate(
     # The rule and margin only select among scores, so they are not pinned: re-selecting is free.
     config = run_config(context, command="annotate", signals=signals, source=source or {})
     before = cache_snapshot()
-    report = run_batch([(it.id, it) for it in items], make_work(signals, context, audit=True), paths["scores"],
-                       name="scores", concurrency=concurrency, config=config, desc=f"annotating ({signals})",
-                       progress=progress, overwrite=overwrite)
+    report = execute_batch([(it.id, it) for it in items], functools.partial(make_work, signals, context, audit=True),
+                           paths["scores"], ray, name="scores", concurrency=concurrency, config=config,
+                           desc=f"annotating ({signals})", progress=progress, overwrite=overwrite)
     by_id = {it.id: it for it in items}
     written: list[dict[str, Any]] = []
     skipped: dict[str, list[str]] = defaultdict(list)

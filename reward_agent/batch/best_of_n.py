@@ -15,6 +15,8 @@ best quality among the first n: what a perfect reward would reach).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from tqdm import tqdm
 from ..context import RewardContext
 from .ifeval_metrics import Quality, aggregate, ifeval_quality, merge, rating_quality
 from .inputs import BatchItem
+from .ray_pool import RaySettings
 from .signal_sets import make_work, safe_name
 
 __all__ = ["BASELINES", "evaluate_picks", "parse_ns", "pick_index", "qualities", "run_best_of_n"]
@@ -171,10 +174,14 @@ def run_best_of_n(
     progress: bool = True,
     source: dict[str, Any] | None = None,
     overwrite: bool = False,
+    ray: RaySettings | None = None,
 ) -> dict[str, Any]:
-    """Score, pick, evaluate, write `metrics.json`, `report.md`, `best_of_n.png`; return the metrics."""
+    """Score, pick, evaluate, write `metrics.json`, `report.md`, `best_of_n.png`; return the metrics.
+
+    `ray` scores on a pool of Ray actors (same rows as locally).
+    """
     from .efficiency import cache_snapshot, efficiency_summary
-    from .runner import run_batch
+    from .ray_pool import execute_batch, ray_session
     from .scoring import run_config
 
     out = Path(out)
@@ -184,18 +191,21 @@ def run_best_of_n(
     scored: dict[str, dict[str, dict[str, Any]]] = {}
     failures: dict[str, dict[str, str]] = {}
     efficiency: dict[str, Any] = {}
-    for name in signals:
-        folder = out / safe_name(name)
-        # The scores do not depend on n, so n is not part of the pinned configuration.
-        config = run_config(context, command="best-of-n", signals=name, source=source or {})
-        before = cache_snapshot()
-        report = run_batch([(it.id, it) for it in items], make_work(name, context), folder, name="scores",
-                           concurrency=concurrency, config=config, desc=f"scoring ({name})", progress=progress,
-                           overwrite=overwrite)
-        rows = {str(r["id"]): r for r in report.rows}
-        failures[name] = {i: str(r["error"]) for i, r in rows.items() if "error" in r}
-        scored[name] = {i: r for i, r in rows.items() if "error" not in r and i in by_id}
-        efficiency[name] = efficiency_summary(report, before)
+    # One Ray session for every configuration (each still gets its own actor pool).
+    session = ray_session(ray) if ray is not None else contextlib.nullcontext()
+    with session:
+        for name in signals:
+            folder = out / safe_name(name)
+            # The scores do not depend on n, so n is not part of the pinned configuration.
+            config = run_config(context, command="best-of-n", signals=name, source=source or {})
+            before = cache_snapshot()
+            report = execute_batch([(it.id, it) for it in items], functools.partial(make_work, name, context), folder,
+                                   ray, name="scores", concurrency=concurrency, config=config,
+                                   desc=f"scoring ({name})", progress=progress, overwrite=overwrite)
+            rows = {str(r["id"]): r for r in report.rows}
+            failures[name] = {i: str(r["error"]) for i, r in rows.items() if "error" in r}
+            scored[name] = {i: r for i, r in rows.items() if "error" not in r and i in by_id}
+            efficiency[name] = efficiency_summary(report, before)
     # Every configuration is judged on the same items: those that all of them scored.
     common = set.intersection(*(set(rows) for rows in scored.values())) if scored else set()
     quality = qualities([by_id[i] for i in by_id if i in common], progress=progress)

@@ -15,7 +15,8 @@ bounded concurrency and appends one JSON line per item to `out_dir/{name}.jsonl`
   `{name}.run.json`), so a resumed run produces the same bytes as an uninterrupted one.
 * **Failures are rows.** An exception from `work` becomes `{"id": ..., "error": "Type: message"}`
   and is counted; it never aborts the run. KeyboardInterrupt / cancellation do abort, after the
-  finished prefix is written.
+  finished prefix is written, and so does `RunAborted` (a failure of the machinery, such as a lost
+  Ray worker, that says nothing about the item: rerunning resumes it).
 * **Configuration is pinned.** `{name}.config.json` records the run's configuration; resuming with a
   different one is an error unless `overwrite=True` (which starts the file afresh), because a
   changed configuration would mix results of two systems in one file.
@@ -37,7 +38,7 @@ from tqdm import tqdm
 from ..errors import ConfigError
 from ..redaction import scrub_text
 
-__all__ = ["BatchReport", "ResultsFileError", "arun_batch", "error_fields", "error_row", "read_rows", "run_batch"]
+__all__ = ["BatchReport", "ResultsFileError", "RunAborted", "arun_batch", "error_fields", "error_row", "read_rows", "run_batch"]
 
 T = TypeVar("T")
 
@@ -48,6 +49,10 @@ WINDOW_FACTOR = 8
 
 class ResultsFileError(ConfigError):
     """An existing results file cannot be resumed (other configuration, other dataset)."""
+
+
+class RunAborted(Exception):
+    """Raised by a `work` function to stop the run instead of recording the item as failed."""
 
 
 @dataclass
@@ -146,6 +151,8 @@ async def _guarded(work: Callable[[T], Awaitable[dict[str, Any]]], item_id: str,
             raise TypeError(f"work returned {type(row).__name__}, not a dict")
         full = {"id": item_id, **{k: v for k, v in row.items() if k != "id"}}
         return full, _dump(full), "error" in full
+    except RunAborted:
+        raise
     except Exception as exc:  # noqa: BLE001 - a failing item is data, recorded in its row
         row = error_row(item_id, exc)
         return row, _dump(row), True
@@ -162,8 +169,12 @@ async def arun_batch(
     desc: str = "scoring",
     progress: bool = True,
     overwrite: bool = False,
+    run_info: dict[str, Any] | None = None,
 ) -> BatchReport:
-    """Run `work` over `items` into `out_dir/{name}.jsonl` (see the module docstring)."""
+    """Run `work` over `items` into `out_dir/{name}.jsonl` (see the module docstring).
+
+    `run_info` adds entries (e.g. the executor) to this invocation's record in `{name}.run.json`.
+    """
     if concurrency < 1:
         raise ConfigError(f"concurrency must be >= 1, got {concurrency}")
     ids = [str(item_id) for item_id, _ in items]
@@ -249,14 +260,14 @@ async def arun_batch(
     finally:
         bar.close()
         elapsed = time.perf_counter() - started
-        run_info = {"name": name, "items": len(items), "done": done, "resumed": len(existing),
+        info = {"name": name, "items": len(items), "done": done, "resumed": len(existing),
                     "failed": failed, "elapsed_s": round(elapsed, 3),
                     "items_per_s": round(done / elapsed, 4) if elapsed > 0 else 0.0,
-                    "concurrency": concurrency, "complete": len(rows) == len(items)}
-        _append_run_info(out / f"{name}.run.json", run_info)
+                    "concurrency": concurrency, "complete": len(rows) == len(items), **(run_info or {})}
+        _append_run_info(out / f"{name}.run.json", info)
 
     return BatchReport(rows=rows, done=done, resumed=len(existing), failed=failed, elapsed_s=elapsed,
-                       items_per_s=done / elapsed if elapsed > 0 else 0.0, path=path, run_info=run_info)
+                       items_per_s=done / elapsed if elapsed > 0 else 0.0, path=path, run_info=info)
 
 
 def _append_run_info(path: Path, info: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ the resumable runner and writes `metrics.json`, `results.jsonl`, `report.md` and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,8 @@ from typing import Any
 
 from ..batch.efficiency import cache_snapshot, efficiency_summary
 from ..batch.report import accuracy_bars, reward_histogram, style_heatmap, write_metrics, write_report
-from ..batch.runner import BatchReport, read_rows, run_batch
+from ..batch.ray_pool import RaySettings, execute_batch
+from ..batch.runner import BatchReport, read_rows
 from ..batch.scoring import run_config
 from ..context import RewardContext, load_context
 from ..errors import ConfigError
@@ -138,6 +140,11 @@ BENCHES: dict[str, Bench] = {
 }
 
 
+def bench_work(name: str, context: RewardContext, seed: int) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+    """The work function of benchmark `name` (module level so that a Ray actor can build it by reference)."""
+    return BENCHES[name].make_work(context, seed)
+
+
 def _existing(out: Path, items: list[tuple[str, dict[str, Any]]]) -> BatchReport:
     """A BatchReport over the rows already written (for `report_only`)."""
     path = out / "results.jsonl"
@@ -155,8 +162,10 @@ def _existing(out: Path, items: list[tuple[str, dict[str, Any]]]) -> BatchReport
 def run_bench(name: str, data: str | Path, out: str | Path, *, limit: int | None = None, concurrency: int = 2,
               config_file: str | Path | None = None, seed: int = 0, profile: str | None = None, tie_credit: float | None = None,
               force: bool = False, progress: bool = True, context: RewardContext | None = None,
-              report_only: bool = False) -> dict[str, Any]:
+              report_only: bool = False, ray: RaySettings | None = None) -> dict[str, Any]:
     """Run benchmark `name` on `data` into `out`; returns the metrics written to metrics.json.
+
+    `ray` scores the items on a pool of Ray actors instead of in this process; the rows are the same.
 
     `report_only` scores nothing: metrics, plots and report are recomputed from the rows already in
     `out/results.jsonl` (another `tie_credit`, a newer report layout), whatever configuration made them.
@@ -183,8 +192,9 @@ def run_bench(name: str, data: str | Path, out: str | Path, *, limit: int | None
     if report_only:
         report = _existing(out, items)
     else:
-        report = run_batch(items, bench.make_work(context, seed), out, name="results", concurrency=concurrency,
-                           config=config, desc=name, progress=progress, overwrite=force)
+        report = execute_batch(items, functools.partial(bench_work, name, context, seed), out, ray,
+                               name="results", concurrency=concurrency, config=config, desc=name,
+                               progress=progress, overwrite=force)
     metrics: dict[str, Any] = {"bench": name, "data": str(data), "seed": seed, "limit": limit,
                                **bench.metrics(report.rows, tie_credit)}
     metrics["efficiency"] = efficiency_summary(report, before, requests_per_item=bench.requests_per_item)
