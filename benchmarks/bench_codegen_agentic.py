@@ -35,6 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from tqdm import tqdm  # noqa: E402
 
+from reward_agent.bench.rundir import fresh_run_dir  # noqa: E402
 from reward_agent.llm import ModelSpec  # noqa: E402
 from reward_agent.prompting import load_prompt  # noqa: E402
 from reward_agent.sandbox import Limits, default_pool  # noqa: E402
@@ -123,8 +124,9 @@ def main() -> None:
     parser.add_argument("--repair-rounds", type=int, default=2)
     parser.add_argument("--candidates", type=int, default=1, help="drafts per constraint, chosen by agreement")
     parser.add_argument("--calls-vs-n", default="", help="e.g. 1,8,32 (with the first model)")
-    parser.add_argument("--out", type=Path, default=Path("runs") / time.strftime("codegen-agentic-%Y%m%d-%H%M%S"))
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: a fresh runs/codegen-agentic-<time>/)")
     args = parser.parse_args()
+    args.out = args.out or fresh_run_dir("codegen-agentic")  # never the committed results
     args.out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"runs": [], "calls_vs_n": []}
     target = args.out / "codegen_agentic.json"

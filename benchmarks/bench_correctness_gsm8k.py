@@ -50,6 +50,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from tqdm import tqdm  # noqa: E402
 
+from reward_agent.bench.rundir import fresh_run_dir  # noqa: E402
 from reward_agent import build_graph  # noqa: E402
 from reward_agent.context import RewardContext  # noqa: E402
 from reward_agent.types import RewardRequest  # noqa: E402
@@ -198,7 +199,7 @@ def main() -> None:
     parser.add_argument("--rm-questions", type=int, default=None,
                         help="Run the RM/pipeline part (b) on the first N questions only (default: all).")
     args = parser.parse_args()
-    out = args.out or REPO / "runs" / f"correctness_gsm8k-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.out or fresh_run_dir("correctness_gsm8k", REPO)
     out.mkdir(parents=True, exist_ok=True)
     rows = load(args.data)
 

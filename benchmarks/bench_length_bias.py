@@ -44,7 +44,7 @@ def pair_acc(score: dict[int, float], pairs: list[tuple[int, int]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: a fresh runs/length_bias-<time>/)")
     parser.add_argument("--fit-answers", type=int, default=1500, help="training answers sampled for the fit")
     parser.add_argument("--export", type=Path, default=None, help="write the fitted coefficients here")
     parser.add_argument("--seed", type=int, default=0)
@@ -140,6 +140,9 @@ def main() -> None:
         res = rmbench_from_scores(chosen, rejected)
         metrics.setdefault("rm_bench_chat", {})[name] = {k: round(res[k], 4) for k in ("items", "easy", "normal", "hard", "average")}
     metrics["seconds"] = round(time.time() - started, 1)
+    from reward_agent.bench.rundir import fresh_run_dir
+
+    args.out = args.out or fresh_run_dir("length_bias")  # never the committed results
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     if args.export:

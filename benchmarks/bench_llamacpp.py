@@ -24,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import httpx  # noqa: E402
 
 from reward_agent.llamacpp import resolve_gguf  # noqa: E402
+from reward_agent.bench.rundir import fresh_run_dir  # noqa: E402
 from reward_agent.llm import ModelSpec, build_chat_model, invoke_structured  # noqa: E402
 
 PROMPT = "Write a Python function check(response) that returns True when the response has exactly three question marks."
@@ -69,8 +70,9 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--out", type=Path, default=Path("runs") / time.strftime("llamacpp-%Y%m%d-%H%M%S"))
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: a fresh runs/llamacpp-<time>/)")
     args = parser.parse_args()
+    args.out = args.out or fresh_run_dir("llamacpp")  # never the committed results
     args.out.mkdir(parents=True, exist_ok=True)
     threads = int(os.environ.get("REWARD_AGENT_LLAMA_THREADS") or os.cpu_count() or 1)
     gguf = resolve_gguf(args.model)

@@ -140,7 +140,7 @@ def pair_accuracy(pairs: list[tuple[str, str, str]]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: a fresh runs/safety-<time>/)")
     parser.add_argument("--pairs", type=int, default=200, help="pairs per pipeline set (sampled, seeded)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=None, help="embeddings cache written by train_safety (.npz)")
@@ -197,6 +197,9 @@ def main() -> None:
     metrics["pipeline_handwritten_harmful"] = pair_accuracy(hw_pairs)
     metrics["seconds"] = round(time.time() - started, 1)
 
+    from reward_agent.bench.rundir import fresh_run_dir
+
+    args.out = args.out or fresh_run_dir("safety")  # never the committed results
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     h = metrics["heldout"]
