@@ -83,10 +83,11 @@ async def run_case(case: tuple[str, str, str], spec: ModelSpec, rounds: int, can
     return row
 
 
-async def run_model(model: str, rounds: int, candidates: int) -> dict[str, Any]:
+async def run_model(model: str, rounds: int, candidates: int, limit: int | None) -> dict[str, Any]:
     spec = ModelSpec(provider="llamacpp", model=model, max_tokens=512)
     started = time.perf_counter()
-    rows = [await run_case(case, spec, rounds, candidates) for case in tqdm(CASES, desc=f"codegen {model}")]
+    cases = CASES[:limit]
+    rows = [await run_case(case, spec, rounds, candidates) for case in tqdm(cases, desc=f"codegen {model}")]
     elapsed = time.perf_counter() - started
     ok = [r for r in rows if r["status"] == "ok"]
     return {
@@ -121,8 +122,10 @@ def calls_vs_n(model: str, ns: list[int]) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=["qwen2.5-coder-1.5b"])
-    parser.add_argument("--repair-rounds", type=int, default=2)
-    parser.add_argument("--candidates", type=int, default=1, help="drafts per constraint, chosen by agreement")
+    parser.add_argument("--repair-rounds", type=int, default=1, help="repair rounds per candidate")
+    parser.add_argument("--candidates", type=int, default=3, help="drafts per constraint, chosen by agreement "
+                        "(3 = the agentic profile's default)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N cases (the first 3: the issue's phrasings)")
     parser.add_argument("--calls-vs-n", default="", help="e.g. 1,8,32 (with the first model)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: a fresh runs/codegen-agentic-<time>/)")
     args = parser.parse_args()
@@ -131,7 +134,7 @@ def main() -> None:
     report: dict[str, Any] = {"runs": [], "calls_vs_n": []}
     target = args.out / "codegen_agentic.json"
     for model in args.models:
-        report["runs"].append(asyncio.run(run_model(model, args.repair_rounds, args.candidates)))
+        report["runs"].append(asyncio.run(run_model(model, args.repair_rounds, args.candidates, args.limit)))
         target.write_text(json.dumps(report, indent=1))  # after each model: a long run keeps its parts
     if args.calls_vs_n:
         report["calls_vs_n"] = calls_vs_n(args.models[0], [int(n) for n in args.calls_vs_n.split(",")])
