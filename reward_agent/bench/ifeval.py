@@ -226,8 +226,10 @@ def metrics_of(tally: Tally, gold_constraints: bool, checkers: str = "builtin") 
             "tasks": len(tally.generated),
             "ok": len(ok),
             "codegen_success_rate": len(ok) / len(tally.generated),
-            "calls_to_generate": sum(int(g.get("calls_to_generate") or g.get("model_calls") or 0)
-                                     for g in tally.generated.values()),
+            # Calls made by THIS invocation: a checker taken from the cache cost none here (its
+            # generation's calls are in the cache record, `calls_to_generate`).
+            "model_calls_this_run": sum(int(g.get("model_calls") or 0) for g in tally.generated.values()),
+            "from_cache": sum(bool(g.get("cached")) for g in tally.generated.values()),
             "dropped": {label: g.get("reason") for label, g in tally.generated.items() if g.get("status") != "ok"},
         }
     return metrics
