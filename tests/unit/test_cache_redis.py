@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REDIS_MISSING, REDIS_SERVER, RedisServer, free_port
+from redis_support import REDIS_MISSING, REDIS_SERVER, RedisServer, free_port
 from reward_agent.cache import Cache, shared_cache
 from reward_agent.cache_backends import RedisBackend, SQLiteBackend, open_backend
 
