@@ -135,7 +135,7 @@ def print_result(request: RewardRequest, result: RewardResult) -> None:
             verdicts = " ".join("-" if row[j]["followed"] is None else ("yes" if row[j]["followed"] else "no")
                                 for row in evidence["per_response"])
             console.print(f"  constraint {c['id']} {c.get('kwargs') or ''}" + (f"  <- {c['text']!r}" if c.get("text") else "")
-                          + f"  [{', '.join(sorted(checked_by))}] followed per response: {verdicts}")
+                          + f"  \\[{', '.join(sorted(checked_by))}] followed per response: {verdicts}")
             errors = {row[j].get("error") for row in evidence["per_response"] if row[j].get("error")}
             for error in sorted(errors)[:1]:
                 console.print(f"    [yellow]no verdict:[/] {error}")

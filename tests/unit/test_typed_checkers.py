@@ -125,7 +125,7 @@ def test_unknown_id_without_a_coder_is_no_evidence_never_a_verdict() -> None:
     entries, _, calls = asyncio.run(check_entries([unknown], ["tide tide", "nothing"], RewardContext()))
     assert calls == 0
     for row in entries:
-        assert row[0]["followed"] is None and row[0]["checked_by"] == "generated"
+        assert row[0]["followed"] is None and row[0]["checked_by"] == "none"
         assert "coder" in row[0]["error"]
 
 

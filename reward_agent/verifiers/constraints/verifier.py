@@ -124,6 +124,8 @@ async def check_entries(
         check_free_text([_free_text_of(constraints[j]) for j in free], responses, context) if free else _none(),
         check_typed({j: constraints[j] for j in typed_idx}, responses, context) if typed_idx else _none(),
     )
+    # Without a coder nothing was generated: those constraints were checked by nobody.
+    generated_by = "generated" if context.model_for("coder") is not None else "none"
     per_response: list[list[dict[str, Any]]] = []
     for i in range(len(responses)):
         row: dict[int, dict[str, Any]] = {}
@@ -135,7 +137,7 @@ async def check_entries(
             text = _free_text_of(constraints[j])
             sandboxed = generated.outcomes[text][i]
             row[j] = {"id": FREE_TEXT_ID, "text": text, "followed": sandboxed.verdict, "outcome": sandboxed.status,
-                      "checked_by": "generated",
+                      "checked_by": generated_by,
                       **({"error": sandboxed.message} if sandboxed.verdict is None else {})}
         for j in unchecked:
             row[j] = {"id": constraints[j].id, "followed": None, "checked_by": "none",
@@ -144,7 +146,7 @@ async def check_entries(
             assert typed is not None
             sandboxed = typed.outcomes[j][i]
             row[j] = {"id": constraints[j].id, "followed": sandboxed.verdict, "outcome": sandboxed.status,
-                      "checked_by": "generated",
+                      "checked_by": generated_by,
                       **({"error": sandboxed.message} if sandboxed.verdict is None else {})}
         per_response.append([row[j] for j in range(len(constraints))])
     extra: dict[str, Any] = {}
