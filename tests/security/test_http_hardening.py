@@ -156,7 +156,7 @@ def test_get_reward_enforces_max_responses_per_prompt(client: TestClient) -> Non
     response = client.post("/get_reward", json=body)
     assert response.status_code == 413, response.text
     detail = response.json()["detail"]
-    assert "1024 queries share one prompt" in detail and "max_responses=4" in detail
+    assert "1024 responses in one group" in detail and "the limit is 4" in detail
     # Within the limit per prompt, many prompts in one call are fine.
     body = {"query": [f"P{i // 4}? a{i}" for i in range(16)], "prompts": [f"P{i // 4}?" for i in range(16)]}
     assert client.post("/get_reward", json=body).status_code == 200
