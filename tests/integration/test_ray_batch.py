@@ -127,7 +127,9 @@ def test_lost_worker_stops_the_run_and_resuming_gives_the_same_bytes(cluster, da
     with pytest.raises(WorkerLost, match="run the command again to resume"):
         asyncio.run(_run_killing_worker(data, context, tmp_path, no_restarts))
     partial = (tmp_path / "results.jsonl").read_bytes()
-    assert 1 <= partial.count(b"\n") < LIMIT and local_bytes.startswith(partial)  # a clean prefix, no error rows
+    # A clean prefix in dataset order, no error rows. It may be empty: when the killed actor held item 0,
+    # no later row can be written before it (on a loaded machine that is the common case).
+    assert partial.count(b"\n") < LIMIT and local_bytes.startswith(partial)
     # Resume by running the command again; here without --ray (the executor is not part of the pinned
     # configuration, and this process has the models loaded already, which keeps the test short).
     run_bench(NAME, data, tmp_path, limit=LIMIT, concurrency=2, progress=False, context=context)

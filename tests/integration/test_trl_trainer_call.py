@@ -40,7 +40,9 @@ def trainer(tmp_path_factory):
     tool = {"prompt": [{"role": "user", "content": "Look it up, and use the word none in your answer."}],
             "instruction_id_list": ["keywords:existence"], "kwargs": [{"keywords": ["none"]}], "answer": "BLUE"}
     rows = [caps, caps, caps, tool]
-    reward = make_trl_reward_fn(context=RewardContext(disable=("preference", "factuality")))
+    # The "answer" column becomes the reference; correctness is left out here (the whole sentence is not
+    # the short answer "BLUE"), so the constraint verdicts alone show how the completions were read.
+    reward = make_trl_reward_fn(context=RewardContext(disable=("preference", "factuality", "correctness")))
     args = GRPOConfig(output_dir=str(tmp_path_factory.mktemp("grpo")), per_device_train_batch_size=4, num_generations=4,
                       max_completion_length=8, report_to="none", use_cpu=True)
     trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=args, train_dataset=Dataset.from_list(rows),
