@@ -34,6 +34,7 @@ import re
 import types
 from dataclasses import dataclass
 
+from .helpers import host_module
 from .policy import (
     ALLOWED_DUNDER_NAMES,
     ALLOWED_IMPORTS,
@@ -76,7 +77,7 @@ def escape_attribute_names() -> frozenset[str]:
     (`re.enum`, `json.codecs`, ...), found by walking the allowed modules; plus the obvious ones."""
     names = {"sys", "os", "modules", "builtins", "importlib", "subprocess", "socket", "posix", "ctypes"}
     seen: set[str] = set()
-    stack = [importlib.import_module(m) for m in ALLOWED_IMPORTS]
+    stack = [host_module(m) for m in ALLOWED_IMPORTS]
     while stack:
         module = stack.pop()
         if module.__name__ in seen:
@@ -105,7 +106,7 @@ def known_attribute_names() -> frozenset[str]:
                             type({}.keys()), type({}.values()), type({}.items()), types.GeneratorType]
     owners += [getattr(builtins, name) for name in SAFE_BUILTINS if isinstance(getattr(builtins, name, None), type)]
     seen: set[str] = set()
-    stack = [importlib.import_module(m) for m in ALLOWED_IMPORTS]
+    stack = [host_module(m) for m in ALLOWED_IMPORTS]
     while stack:
         module = stack.pop()
         if module.__name__ in seen:

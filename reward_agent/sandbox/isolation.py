@@ -46,6 +46,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .gate import runtime_attribute_names
+from .helpers import HELPER_MODULES, requests_for
 from .policy import ALLOWED_IMPORTS, SAFE_BUILTINS
 
 RUNNER_PATH = Path(__file__).with_name("runner.py")
@@ -184,6 +185,8 @@ def runner_request(
             "restrict_builtins": restrict_builtins,
             "filesystem": filesystem_request(isolation, limits),
             "nproc": limits.nproc if allow_fork else 0,
+            "helper_modules": requests_for(code),
+            "helper_names": list(HELPER_MODULES),
         },
         ensure_ascii=True,
     ).encode("ascii")

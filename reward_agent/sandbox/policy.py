@@ -28,6 +28,7 @@ ALLOWED_IMPORTS: tuple[str, ...] = (
     "unicodedata",
     "functools",
     "operator",
+    "checklib",  # our vetted text helpers (sandbox/checklib.py, delivered by sandbox/helpers.py)
 )
 
 # Builtins a checker gets. Everything else (open, exec, eval, compile, __import__, globals, locals,
@@ -95,4 +96,4 @@ def attribute_denied(name: str) -> bool:
 ALLOWED_DUNDER_NAMES: frozenset[str] = frozenset({"__name__"})
 
 # Bump when any list above changes: generated code is cached per policy version.
-POLICY_VERSION = "sandbox-policy.v2"
+POLICY_VERSION = "sandbox-policy.v3"

@@ -48,7 +48,8 @@ Protocol: one JSON object on stdin
     {"code": str, "responses": [str, ...], "per_response_timeout_s": float,
      "allowed_imports": [...], "safe_builtins": [...], "allowed_attributes": [...],
      "restrict_builtins": bool, "filesystem": {"isolate": bool, "scratch": [...], "mask": [...]},
-     "nproc": int}
+     "nproc": int, "helper_modules": [{"name": str, "source": str, "paths": [...]}, ...],
+     "helper_names": [...]}
 
 and JSON lines on stdout, written by the supervisor as they happen (so a batch killed at its
 wall-clock limit keeps the verdicts it already reached):
@@ -532,10 +533,35 @@ def _run_one(checker, response, timeout_s):
 # --------------------------------------------------------------------------------------------
 
 
+def _load_helper(helper, problems):
+    """Turn one vetted helper module's source (sent by the host) into an importable module.
+
+    Trusted code, run with the real builtins before the supervisor confines itself, so a library it
+    needs (the language detector) can still be read from `paths`, which are on sys.path for this
+    import only. A failure is a problem on the protocol; a checker importing the helper then fails
+    with ImportError, an `error` outcome (no verdict).
+    """
+    name = helper["name"]
+    saved = list(sys.path)
+    sys.path[:0] = list(helper.get("paths") or [])
+    try:
+        module = types.ModuleType(name)
+        module.__file__ = "<%s>" % name
+        exec(compile(helper["source"], module.__file__, "exec"), module.__dict__)
+        sys.modules[name] = module
+    except Exception as exc:
+        problems.append("cannot load helper %s: %s" % (name, _short("%s: %s" % (type(exc).__name__, exc))))
+    finally:
+        sys.path[:] = saved
+
+
 def main():
     request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
     sys.stdout = sys.stderr = _Sink()
     applied, problems = [], []
+    for helper in request.get("helper_modules") or []:
+        _load_helper(helper, problems)
+    helper_names = set(request.get("helper_names") or [])
     filesystem = request.get("filesystem") or {}
     if filesystem.get("isolate"):
         try:
@@ -552,6 +578,8 @@ def main():
     for name in list(request["allowed_imports"]) + ["collections.abc", "json.decoder", "encodings.ascii",
                                                      "encodings.latin_1", "encodings.utf_16", "encodings.utf_32",
                                                      "encodings.cp1252", "encodings.idna"]:
+        if name in helper_names:
+            continue  # loaded above when the program imports it, else not needed
         try:
             __import__(name)
         except ImportError as exc:

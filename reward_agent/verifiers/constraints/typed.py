@@ -37,6 +37,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from ...cache import Cache
 from ...llm import ModelSpec, build_chat_model
 from ...prompting import load_prompt
+from ...sandbox import checklib
 from ...sandbox import ALLOWED_IMPORTS, POLICY_VERSION, Limits, Outcome, SandboxPool, default_pool
 from ...structured import _model_identity
 from ...types import ConstraintSpec
@@ -127,6 +128,8 @@ def bind(code: str, arguments: dict[str, Any]) -> str:
     The model's top-level `def check(` is renamed to `TYPED_NAME` (the gate requires a one-argument
     `check`). The arguments travel as a JSON text parsed inside the sandbox, so no value can become
     code. Unknown to the function -> a TypeError at run time -> an `error` outcome (no evidence).
+    A truthy non-bool answer (a regex match, a count) is read as the bool it stands for; None stays
+    an error (the 1.5B's most common slip was `return re.search(...)`, which is clearly a verdict).
     """
     tree = ast.parse(code)
     lines = code.splitlines()
@@ -142,7 +145,10 @@ def bind(code: str, arguments: dict[str, Any]) -> str:
         f"BOUND_ARGUMENTS = json.loads({payload})",
         "",
         "def check(response):",
-        f"    return {TYPED_NAME}(response, **BOUND_ARGUMENTS)",
+        f"    verdict = {TYPED_NAME}(response, **BOUND_ARGUMENTS)",
+        # A truthy value (a regex match, a count) is the function's answer; None (a path that
+        # forgot to return) stays a non-bool, which the runner reports as an error.
+        "    return verdict if verdict is None else bool(verdict)",
         "",
     ])
 
@@ -293,13 +299,14 @@ class Example:
 
 PARAMETRISED_EXAMPLE = Example(
     rule='"the response mentions `word` at least `n` times"',
-    code="def check(response, word, n):\n    return response.lower().count(word.lower()) >= n\n",
+    code="from checklib import count_occurrences\n\ndef check(response, word, n):\n"
+         "    return count_occurrences(response, word) >= n\n",
     follows="The cat sat. The cat slept.", breaks="The cat sat.", arguments=(("word", "cat"), ("n", 2)),
 )
 PLAIN_EXAMPLE = Example(
-    rule='"end the reply with a question mark"',
-    code="def check(response):\n    return response.rstrip().endswith('?')\n",
-    follows="Shall we meet at noon?", breaks="Let us meet at noon.",
+    rule='"answer in at most two sentences"',
+    code="from checklib import count_sentences\n\ndef check(response):\n    return count_sentences(response) <= 2\n",
+    follows="Yes. It works.", breaks="Yes. It works. Thank you for asking.",
 )
 
 
@@ -349,7 +356,7 @@ def render_prompt(task: TypedTask) -> tuple[str, str]:
     text = template.render(
         example_rule=example.rule, example=example.block(), task_block=block, inputs=inputs,
         signature=_signature(task), example_call_hint=_example_call_hint(task),
-        allowed_imports=", ".join(ALLOWED_IMPORTS),
+        allowed_imports=", ".join(ALLOWED_IMPORTS), helpers=checklib.catalogue(),
     )
     return text, template.version
 
