@@ -84,6 +84,33 @@ def test_voting_prefers_the_draft_that_passes_the_other_drafts_tests() -> None:
     assert '"chosen": 1' in (checker.probes or {}).get("votes", "")
 
 
+# The right function with a wrong own test (the negative example does use `word` twice): the
+# 1.5B's typical failure, repeated in a repair round with another wrong test.
+WRONG_TEST_1 = (f"```python\n{GOOD_CODE}\nassert check('sea sea', word='sea', n=2)\n"
+                "assert not check('sea and sea again', word='sea', n=2)\n```")
+WRONG_TEST_2 = (f"```python\n{GOOD_CODE}\nassert check('sea sea sea', word='sea', n=3)\n"
+                "assert not check('sea', word='sea', n=1)\nassert not check('sky', word='sea', n=1)\n```")
+
+
+def test_consensus_keeps_a_right_function_whose_tests_were_wrong() -> None:
+    # Two drafts, neither passes its own tests, both behave the same on all 5 pooled asserts and
+    # agree with 3 of them (both "follows" and one "breaks"): kept, and the evidence says how.
+    model = scripted(WRONG_TEST_1, WRONG_TEST_2)
+    checker = asyncio.run(generate_typed_checker(TASK, model, repair_rounds=1, limits=LIMITS))
+    assert checker.status == "ok" and checker.model_calls == 2 and "count(" in (checker.code or "")
+    votes = (checker.probes or {}).get("votes", "")
+    assert '"selection": "consensus"' in votes and '"group": 2' in votes and '"agreed": 3' in votes
+
+
+def test_no_consensus_means_no_checker() -> None:
+    # Two drafts that disagree with each other (and fail their own tests): dropped, never a guess.
+    lazy_wrong = ("```python\ndef check(response, word, n):\n    return word in response\n\n"
+                  "assert check('sea', word='sea', n=2)\nassert not check('sea sea', word='sea', n=2)\n```")
+    model = scripted(WRONG_TEST_1, lazy_wrong)
+    checker = asyncio.run(generate_typed_checker(TASK, model, repair_rounds=1, limits=LIMITS))
+    assert checker.status == "dropped" and checker.code is None
+
+
 def test_cached_per_task_not_per_row(tmp_path) -> None:
     cache = Cache(tmp_path / "c.sqlite3")
     first = asyncio.run(generate_typed_checker(TASK, scripted(GOOD), cache=cache, limits=LIMITS))

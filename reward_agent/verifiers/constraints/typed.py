@@ -14,7 +14,11 @@ Generation (`generate_typed_checker`):
    sandbox and repaired with the failing assert fed back, as for free-text checkers;
 2. agreement voting: every surviving draft runs on every draft's asserts; the draft that agrees
    with the most asserts wins (ties: the earlier draft). One model's tests check another's code, so
-   a draft whose own tests were too easy loses to one that also passes the others' tests.
+   a draft whose own tests were too easy loses to one that also passes the others' tests;
+3. when no draft passed its own asserts, consensus (`_consensus`): the functions and tests of every
+   draft that ran are pooled, and a group of at least two drafts with identical verdicts on all of
+   them that agrees with most of the pooled asserts is kept (a right function whose tests were
+   wrong in every round); otherwise the task is dropped.
 
 Cached like free-text checkers (content-addressed: task identity, model, prompt version, rounds,
 candidates, sandbox policy), dropped ones too; example argument values shown to the model are not
@@ -369,6 +373,7 @@ def cache_key(task: TypedTask, model: BaseChatModel, repair_rounds: int, candida
         "repair_prompt_version": load_prompt(REPAIR_PROMPT_NAME).version,
         "repair_rounds": repair_rounds,
         "candidates": candidates,
+        "selection": "own-tests, else consensus.v1",
         "sampling": {"temperature": REPAIR_TEMPERATURE, "seeds": "candidate*10+round"},
         "policy": POLICY_VERSION,
     }
@@ -380,6 +385,8 @@ class _Candidate:
     attempts: list[str] = field(default_factory=list)
     calls: int = 0
     failed_call: str | None = None
+    # Every draft that parsed and ran, whether or not its own asserts held (the consensus pool).
+    tried: list[TypedDraft] = field(default_factory=list)
 
 
 async def _one_candidate(
@@ -408,6 +415,8 @@ async def _one_candidate(
             if problem is None:
                 out.draft = draft
                 return out
+            if not problem.startswith("the code was rejected"):
+                out.tried.append(draft)
         out.attempts.append(problem[:500])
         text = repair.render(problem=problem, signature=_signature(task))
         history = [*history, AIMessage(content=raw), HumanMessage(content=text)]
@@ -435,6 +444,11 @@ async def _write_and_vote(
     result.attempts = [a for c in made for a in c.attempts]
     drafts = [c.draft for c in made if c.draft is not None]
     if not drafts:
+        tried = [d for c in made for d in c.tried]
+        salvaged = await _consensus(tried, pool, limits) if len(tried) >= CONSENSUS_MIN_DRAFTS else None
+        if salvaged is not None:
+            chosen, votes = salvaged
+            return _accepted(result, chosen, votes)
         failed = next((c.failed_call for c in made if c.failed_call), None)
         if failed and not result.attempts:
             result.status, result.reason = "unavailable", failed
@@ -444,13 +458,61 @@ async def _write_and_vote(
         return result
     best, agreement, total = (0, [len(drafts[0].probes)], len(drafts[0].probes)) if len(drafts) == 1 else \
         await _vote(drafts, pool, limits)
-    chosen = drafts[best]
+    return _accepted(result, drafts[best], {"selection": "own-tests", "agreement": agreement, "asserts": total,
+                                            "chosen": best})
+
+
+def _accepted(result: GeneratedChecker, chosen: TypedDraft, votes: dict[str, Any]) -> GeneratedChecker:
     result.status, result.code = "ok", chosen.code
     result.code_sha256 = hashlib.sha256(chosen.code.encode("utf-8")).hexdigest()
     result.probes = {"asserts": json.dumps([[p.expect, p.response, p.kwargs()] for p in chosen.probes],
                                            ensure_ascii=False, default=_thawed)[:2000],
-                     "votes": json.dumps({"agreement": agreement, "asserts": total, "chosen": best})}
+                     "votes": json.dumps(votes)}
     return result
+
+
+# A consensus needs at least this many drafts behaving identically on every pooled assert.
+CONSENSUS_MIN_DRAFTS = 2
+
+
+async def _consensus(
+    tried: list[TypedDraft], pool: SandboxPool, limits: Limits
+) -> tuple[TypedDraft, dict[str, Any]] | None:
+    """A checker from drafts none of which passed its own asserts, when they agree (dual agreement).
+
+    The 1.5B's most common failure is a right function with a wrong test ("'The tide is rising and
+    the horizon is not visible.' breaks 'both words show up'"), repeated in every repair round. So
+    the functions and the tests of all drafts are pooled: every function runs on every assert, and
+    functions that give the same verdicts on all of them form a group. A group wins when it has at
+    least `CONSENSUS_MIN_DRAFTS` drafts (independent samples that converged on the same behaviour),
+    agrees with more than half of the pooled asserts, and gets at least one "follows" and one
+    "breaks" assert right; among such groups, the largest (drafts x asserts agreed) wins. Otherwise
+    None: no checker, no evidence, never a guess. Ranking code by its agreement with generated tests
+    is the idea of CodeT (Chen et al., 2022); this is our own small version of it.
+    """
+    probes = tuple(dict.fromkeys(p for d in tried for p in d.probes))
+    if not probes:
+        return None
+    runs = await asyncio.gather(*(run_probes(d.code, probes, pool, limits) for d in tried))
+    groups: dict[tuple[bool | None, ...], list[int]] = {}
+    for i, outcomes in enumerate(runs):
+        groups.setdefault(tuple(o.verdict for o in outcomes), []).append(i)
+    best: tuple[int, int, int] | None = None  # (score, -first index, first index)
+    for verdicts, members in groups.items():
+        right = [p for p, v in zip(probes, verdicts) if v is not None and v == p.expect]
+        if (len(members) < CONSENSUS_MIN_DRAFTS or 2 * len(right) <= len(probes)
+                or {p.expect for p in right} != {True, False}):
+            continue
+        score = len(members) * len(right)
+        if best is None or (score, -members[0]) > best[:2]:
+            best = (score, -members[0], members[0])
+    if best is None:
+        return None
+    chosen = tried[best[2]]
+    verdicts = tuple(o.verdict for o in runs[best[2]])
+    agreed = sum(v is not None and v == p.expect for p, v in zip(probes, verdicts))
+    return chosen, {"selection": "consensus", "drafts": len(tried), "group": len(groups[verdicts]),
+                    "agreed": agreed, "asserts": len(probes)}
 
 
 async def generate_typed_checker(
