@@ -308,10 +308,14 @@ PARAMETRISED_EXAMPLE = Example(
     follows="The cat sat. The cat slept.", breaks="The cat sat.", arguments=(("word", "cat"), ("n", 2)),
 )
 PLAIN_EXAMPLE = Example(
-    rule='"answer in at most two sentences"',
-    code="from checklib import count_sentences\n\ndef check(response):\n    return count_sentences(response) <= 2\n",
-    follows="Yes. It works.", breaks="Yes. It works. Thank you for asking.",
+    rule='"end the reply with a question, in at most 12 words"',
+    code="from checklib import count_words\n\ndef check(response):\n"
+         "    return response.rstrip().endswith('?') and count_words(response) <= 12\n",
+    follows="Shall we meet at noon?", breaks="Let us meet at noon.",
 )
+# Measured with the 1.5B on IFEval's parameterless ids: an example whose rule was itself about
+# counting sentences ("at most two sentences") was copied, tests included, for `punctuation:no_comma`
+# in every repair round; an example far from any text-statistics rule is not.
 
 
 def example_for(task: TypedTask) -> Example:
@@ -370,6 +374,8 @@ def cache_key(task: TypedTask, model: BaseChatModel, repair_rounds: int, candida
         "task": task.identity(),
         "model": _model_identity(model),
         "prompt_version": load_prompt(PROMPT_NAME).version,
+        # The worked example is part of what the model was shown (changing it changes the drafts).
+        "example": hashlib.sha256(example_for(task).block().encode("utf-8")).hexdigest()[:16],
         "repair_prompt_version": load_prompt(REPAIR_PROMPT_NAME).version,
         "repair_rounds": repair_rounds,
         "candidates": candidates,
