@@ -19,7 +19,7 @@ Ray is imported only when a `RayServeRM` is built: `import reward_agent.rm` neve
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,18 +75,53 @@ def _slice(raw: RawScores, start: int, stop: int) -> RawScores:
 
 
 class BatchScorer:
-    """Scores gathered calls (each a list of `RMItem`) with one model call; records batch sizes."""
+    """Scores gathered calls (each a list of `RMItem`) with one model call; records batch sizes.
 
-    def __init__(self, rm: RewardModel) -> None:
+    Serve's `@serve.batch` forms a batch from the calls that arrive within `batch_wait_timeout_s`,
+    and keeps forming the next ones while the model is still busy with the last: under a steady
+    trickle of requests each of those is one call. So the batches Serve hands over queue here, and
+    whenever the model is free the next model call takes every queued call (up to `max_calls`):
+    the longer the model is busy, the larger its next batch. With `max_calls=1` nothing is merged.
+    """
+
+    def __init__(self, rm: RewardModel, max_calls: int | None = None) -> None:
         self.rm = rm
+        self.max_calls = max_calls
         self.stats = BatchStats()
+        self._queue: deque[tuple[list[RMItem], asyncio.Future[RawScores | ScoreFailure]]] = deque()
+        self._model_free: asyncio.Lock | None = None  # created on the loop that uses it
 
     def describe(self) -> dict[str, Any]:
         """What a `RayServeRM` needs to stand in for the model: its identity and normalisation."""
         return {"identity": self.rm.identity(), "normalisation": self.rm.default_normalisation.model_dump()}
 
     async def score_calls(self, calls: list[list[RMItem]]) -> list[RawScores | ScoreFailure]:
-        """Each call's RawScores, in order; all pairs go to the model together."""
+        """Each call's RawScores (or ScoreFailure), in order; scored together with whatever else is queued."""
+        loop = asyncio.get_running_loop()
+        if self._model_free is None:
+            self._model_free = asyncio.Lock()
+        futures = []
+        for call in calls:
+            future: asyncio.Future[RawScores | ScoreFailure] = loop.create_future()
+            self._queue.append((call, future))
+            futures.append(future)
+        # Whoever holds the lock scores from the head of the queue, so these calls are taken by an
+        # earlier holder or by this one; FIFO, so none waits behind later ones.
+        while not all(f.done() for f in futures):
+            async with self._model_free:
+                if self._queue and not all(f.done() for f in futures):
+                    await self._score_next()
+        return [f.result() for f in futures]
+
+    async def _score_next(self) -> None:
+        taken = []
+        while self._queue and (self.max_calls is None or len(taken) < self.max_calls):
+            taken.append(self._queue.popleft())
+        answers = await self._score_merged([call for call, _ in taken])
+        for (_, future), answer in zip(taken, answers):
+            future.set_result(answer)
+
+    async def _score_merged(self, calls: list[list[RMItem]]) -> list[RawScores | ScoreFailure]:
         items = [item for call in calls for item in call]
         self.stats.record(len(calls), len(items))
         if not items:

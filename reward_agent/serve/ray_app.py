@@ -27,17 +27,19 @@ from typing import Any
 from ray import serve
 
 from ..context import RewardContext
-from ..errors import RewardAgentError
+from ..errors import ConfigError, RewardAgentError
 from ..rm.base import RawScores, RMItem
 from ..rm.ray_serve import BatchScorer, ScoreFailure
 from ..rm.spec import RMSpec
 from .ray_options import RayServeOptions
 from .settings import ServeSettings
 
-__all__ = ["RayServeOptions", "RewardModelDeployment", "RewardService", "deploy", "ray_served", "run_ray_serve"]
+__all__ = ["RayServeOptions", "RewardModelDeployment", "RewardService", "application", "build_app", "deploy", "ray_served",
+           "run_ray_serve"]
 
 RM_DEPLOYMENT = "RewardModel"
 APP_DEPLOYMENT = "RewardService"
+CONCURRENT_BATCHES = 8  # Serve batches in flight at the RM replica (queued in BatchScorer, merged)
 
 
 class DeployFailed(RewardAgentError):
@@ -51,14 +53,16 @@ class RewardModelDeployment:
     def __init__(self, spec: RMSpec, max_batch_size: int, batch_wait_timeout_s: float) -> None:
         from ..rm.auto import load_rm
 
-        self._scorer = BatchScorer(load_rm(spec))
+        self._scorer = BatchScorer(load_rm(spec), max_calls=max_batch_size)
         self.score.set_max_batch_size(max_batch_size)
         self.score.set_batch_wait_timeout_s(batch_wait_timeout_s)
 
     def describe(self) -> dict[str, Any]:
         return self._scorer.describe()
 
-    @serve.batch(max_batch_size=64, batch_wait_timeout_s=0.01)  # reset per deployment in __init__
+    # Sizes are reset per deployment in __init__. Serve's batches may overlap (it forms the next while
+    # one is scored): BatchScorer queues them and merges what queued while the model was busy.
+    @serve.batch(max_batch_size=64, batch_wait_timeout_s=0.01, max_concurrent_batches=CONCURRENT_BATCHES)
     async def score(self, calls: list[list[RMItem]]) -> list[RawScores | ScoreFailure]:
         return await self._scorer.score_calls(calls)
 
@@ -102,6 +106,48 @@ def _batching_route(rm: Any) -> Any:
     return batching
 
 
+def application(context: RewardContext, settings: ServeSettings, options: RayServeOptions) -> Any:
+    """The Serve application (RM deployment bound into the app deployment), not yet running."""
+    rm = None
+    if "preference" not in context.disable:
+        rm = RewardModelDeployment.options(
+            num_replicas=options.rm_replicas,
+            ray_actor_options={"num_cpus": options.rm_cpus, "num_gpus": options.rm_gpus},
+            # A batch can only fill with calls the replica has accepted.
+            max_ongoing_requests=max(CONCURRENT_BATCHES * options.max_batch_size, options.max_ongoing_requests),
+        ).bind(context.rm, options.max_batch_size, options.batch_wait_timeout_s)
+    return RewardService.options(
+        num_replicas=options.replicas,
+        ray_actor_options={"num_cpus": options.cpus_per_replica},
+        max_ongoing_requests=options.max_ongoing_requests,
+    ).bind(rm, context, settings)
+
+
+def build_app(args: dict[str, str]) -> Any:
+    """An application builder for Serve config files and `serve run` (what a KubeRay RayService points at):
+
+        serve run reward_agent.serve.ray_app:build_app replicas=2 max_batch_size=64 config=ctx.yaml
+
+    Arguments: `config` (context YAML/JSON), `profile`, and any `RayServeOptions` field except
+    `address`; the token comes from $REWARD_AGENT_TOKEN. Host and port are the Serve config's.
+    """
+    from dataclasses import fields
+    from pathlib import Path
+
+    from ..context import load_context
+
+    given = dict(args)
+    config, profile = given.pop("config", None), given.pop("profile", None)
+    types = {f.name: f.type for f in fields(RayServeOptions) if f.name != "address"}
+    unknown = sorted(set(given) - set(types))
+    if unknown:
+        raise ConfigError(f"unknown build_app argument(s) {unknown}; known: config, profile, {', '.join(types)}")
+    convert = {"int": int, "float": float, "str": str}
+    options = RayServeOptions(**{k: convert[str(types[k])](v) for k, v in given.items()})
+    context = load_context(Path(config) if config else None, profile=profile)
+    return application(context, ServeSettings.from_env(), options)
+
+
 def deploy(context: RewardContext, settings: ServeSettings, options: RayServeOptions,
            host: str = "127.0.0.1", port: int = 8000) -> Any:
     """Start Serve's HTTP proxy on host:port (if Serve is not running yet) and deploy the application.
@@ -109,21 +155,8 @@ def deploy(context: RewardContext, settings: ServeSettings, options: RayServeOpt
     Returns the ingress handle once every replica is up (the RM loaded, each app replica warmed up).
     """
     serve.start(http_options={"host": host, "port": port})
-    rm = None
-    if "preference" not in context.disable:
-        rm = RewardModelDeployment.options(
-            num_replicas=options.rm_replicas,
-            ray_actor_options={"num_cpus": options.rm_cpus, "num_gpus": options.rm_gpus},
-            # A batch can only fill with calls the replica has accepted.
-            max_ongoing_requests=max(2 * options.max_batch_size, options.max_ongoing_requests),
-        ).bind(context.rm, options.max_batch_size, options.batch_wait_timeout_s)
-    app = RewardService.options(
-        num_replicas=options.replicas,
-        ray_actor_options={"num_cpus": options.cpus_per_replica},
-        max_ongoing_requests=options.max_ongoing_requests,
-    ).bind(rm, context, settings)
     try:
-        return serve.run(app, name=options.app_name, route_prefix="/")
+        return serve.run(application(context, settings, options), name=options.app_name, route_prefix="/")
     except RuntimeError as exc:
         raise DeployFailed(f"Ray Serve could not deploy {options.app_name!r}: {_last_line(str(exc))}") from exc
 

@@ -64,6 +64,31 @@ def test_a_refused_batch_is_retried_per_call_so_only_the_bad_call_fails() -> Non
     assert scorer.reset_stats()["calls"] == 3 and scorer.stats.calls == 0
 
 
+class SlowLengthRM(LengthRM):
+    """LengthRM that takes a while per model call (as a real model does), without a thread."""
+
+    async def _ascore_raw(self, items: list[RMItem]) -> RawScores:
+        await asyncio.sleep(0.05)
+        return self._score_raw(items)
+
+
+@pytest.mark.parametrize(("max_calls", "batches"), [(None, [1, 3]), (2, [1, 2, 1]), (1, [1, 1, 1, 1])])
+def test_calls_that_queue_while_the_model_is_busy_join_its_next_call(max_calls: int | None, batches: list[int]) -> None:
+    rm = SlowLengthRM()
+    scorer = BatchScorer(rm, max_calls=max_calls)
+
+    async def go() -> list[list[RawScores | ScoreFailure]]:
+        first = asyncio.create_task(scorer.score_calls([as_items("p", ["a"])]))
+        await asyncio.sleep(0.01)  # the model is now busy with the first call
+        rest = [asyncio.create_task(scorer.score_calls([as_items("q", ["b" * k])])) for k in (2, 3, 4)]
+        return await asyncio.gather(first, *rest)
+
+    out = asyncio.run(go())
+    assert rm.batches == batches
+    assert [o[0].raw for o in out] == [[1.0], [2.0], [3.0], [4.0]]
+    assert scorer.stats.as_dict()["max_calls_per_batch"] == max(batches)
+
+
 def test_describe_carries_identity_and_normalisation() -> None:
     described = BatchScorer(LengthRM()).describe()
     assert described["identity"]["backend"] == "length"
@@ -100,3 +125,15 @@ def test_reward_agent_imports_and_serves_without_importing_ray() -> None:
             "assert 'ray_serve' in list(a.BACKENDS); assert 'ray' not in sys.modules, 'ray imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_build_app_for_serve_configs_checks_its_arguments() -> None:
+    pytest.importorskip("ray", reason="Ray is in the `ray` extra")
+    from reward_agent.serve.ray_app import build_app
+
+    built = build_app({"replicas": "2", "max_batch_size": "8", "batch_wait_timeout_s": "0.02"})
+    assert type(built).__name__ == "Application"
+    with pytest.raises(ConfigError, match="unknown build_app argument"):
+        build_app({"replica": "2"})
+    with pytest.raises(ConfigError, match="--max-batch-size must be >= 1"):
+        build_app({"max_batch_size": "0"})
