@@ -80,11 +80,9 @@ class RewardService:
     """One app replica: `create_app(context, settings)`, its preference RM bound to the RM deployment."""
 
     async def __init__(self, rm: Any, context: RewardContext, settings: ServeSettings) -> None:
-        from ..redaction import install_log_redaction
         from ..rm.auto import AutoRM, bind_rm
         from .app import create_app
 
-        install_log_redaction()
         if rm is not None:
             # Asks the deployment for the model's identity: a blocking call, so off the event loop.
             served = await asyncio.to_thread(AutoRM.load, backend="ray_serve", handle=rm)
