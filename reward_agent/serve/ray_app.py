@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -188,10 +189,20 @@ def ray_served(context: RewardContext, settings: ServeSettings, options: RayServ
 
 def run_ray_serve(context: RewardContext, settings: ServeSettings, options: RayServeOptions,
                   host: str = "127.0.0.1", port: int = 8000, announce: Any = print) -> None:
-    """What `reward-agent serve --ray` runs: deploy, then keep the driver alive until interrupted."""
-    with ray_served(context, settings, options, host, port) as url:
-        announce(f"reward-agent on Ray Serve at {url} ({options.replicas} app replica(s), RM deployment "
-                 f"max_batch_size={options.max_batch_size}); Ctrl-C stops it")
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(1.0)
+    """What `reward-agent serve --ray` runs: deploy, then keep the driver alive until interrupted
+    (Ctrl-C, or SIGTERM as systemd and Kubernetes send it); then the app is deleted and a local Ray
+    shut down, rather than left running without its driver."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with ray_served(context, settings, options, host, port) as url:
+            announce(f"reward-agent on Ray Serve at {url} ({options.replicas} app replica(s), RM deployment "
+                     f"max_batch_size={options.max_batch_size}); Ctrl-C stops it")
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(1.0)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
