@@ -176,3 +176,16 @@ def test_concurrent_requests_reach_the_rm_as_batches(served: str, local: TestCli
         want = local.post("/v1/score", json=request, headers=AUTH)
         assert want.status_code == 200
         assert_close(comparable(answer.json()), comparable(want.json()))
+
+
+def test_ray_serve_backend_by_name_scores_like_the_model_in_process(served: str) -> None:
+    """The `ray_serve` RM backend from any process on the cluster (here the driver), by app name."""
+    from reward_agent.rm import AutoRM
+    from reward_agent.rm.auto import load_rm
+
+    remote = AutoRM.load(backend="ray_serve", app=OPTIONS.app_name)
+    prompt, responses = "Which is heavier, a kilo of iron or a kilo of feathers?", ["They weigh the same.", "Iron."]
+    got = remote.score_batch(prompt, responses)
+    want = load_rm(load_context(None).rm).score_batch(prompt, responses)
+    assert remote.identity() == load_rm(load_context(None).rm).identity()
+    assert (got.raw, got.scores, got.normalisation) == (want.raw, want.scores, want.normalisation)
