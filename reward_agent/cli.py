@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .cli_index import index_app
-from .cli_ray import RayAddressOpt, ray_serve_options
 from .cli_models import models_app
+from .cli_ray import RayAddressOpt, ray_serve_options
 from .context import RewardContext, load_context
 from .errors import RewardAgentError
 from .redaction import redact_text
