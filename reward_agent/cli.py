@@ -15,6 +15,7 @@ from rich.table import Table
 
 from .cli_index import index_app
 from .cli_models import models_app
+from .cli_ray import RayAddressOpt, ray_serve_options
 from .context import RewardContext, load_context
 from .errors import RewardAgentError
 from .redaction import redact_text
@@ -270,6 +271,16 @@ def serve(
     header_timeout: Annotated[Optional[float], typer.Option(help="Seconds a client has to send a request header (408 and close past it; default 10).")] = None,
     body_timeout: Annotated[Optional[float], typer.Option(help="Seconds a client has to send a request body (408 past it; default 60).")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    ray: Annotated[bool, typer.Option("--ray", help="Serve on Ray Serve: app replicas, and the preference RM as "
+                                      "one deployment scoring concurrent requests in batches.")] = False,
+    ray_address: RayAddressOpt = None,
+    replicas: Annotated[Optional[int], typer.Option(help="--ray: app replicas (default 1).")] = None,
+    cpus_per_replica: Annotated[Optional[float], typer.Option(help="--ray: CPUs each app replica reserves (default 1).")] = None,
+    rm_replicas: Annotated[Optional[int], typer.Option(help="--ray: RM deployment replicas (default 1).")] = None,
+    rm_cpus: Annotated[Optional[float], typer.Option(help="--ray: CPUs each RM replica reserves (default 1).")] = None,
+    rm_gpus: Annotated[Optional[float], typer.Option(help="--ray: GPUs each RM replica reserves (default 0).")] = None,
+    max_batch_size: Annotated[Optional[int], typer.Option(help="--ray: most requests the RM scores in one call (default 64; 1 = no batching).")] = None,
+    batch_wait_timeout: Annotated[Optional[float], typer.Option(help="--ray: seconds an RM batch waits to fill (default 0.01).")] = None,
 ) -> None:
     """Serve the reward graph over HTTP: LangServe at /reward, REST /v1/*, OpenRLHF /get_reward."""
     from .serve import ServeSettings
@@ -280,8 +291,16 @@ def serve(
         settings = ServeSettings.from_env(token=token, request_timeout_s=request_timeout, max_responses=max_responses,
                                           max_json_depth=max_json_depth, header_timeout_s=header_timeout,
                                           body_timeout_s=body_timeout)
+        ray_options = ray_serve_options(
+            ray, address=ray_address, replicas=replicas, cpus_per_replica=cpus_per_replica, rm_replicas=rm_replicas,
+            rm_cpus=rm_cpus, rm_gpus=rm_gpus, max_batch_size=max_batch_size, batch_wait_timeout_s=batch_wait_timeout)
     except RewardAgentError as exc:
         _fail(str(exc))
+        return
+    if ray_options is not None:
+        if header_timeout is not None:  # refused rather than silently not applied
+            _fail("--header-timeout does not apply with --ray: Ray Serve's own HTTP proxy reads the headers")
+        _serve_on_ray(context, settings, ray_options, host, port)
         return
     check_models(context)  # a reward model that cannot load stops the server here, not on every request
     try:  # likewise a bad $REWARD_AGENT_SPECIAL_TOKENS (read by /get_reward)
@@ -291,6 +310,26 @@ def serve(
     except RewardAgentError as exc:
         _fail(str(exc))
     run_server(host=host, port=port, context=context, settings=settings, log_level=log_level)
+
+
+def _serve_on_ray(context: RewardContext, settings: Any, options: Any, host: str, port: int) -> None:
+    """`serve --ray`: the RM loads in its deployment (not in this driver); a failure is one line."""
+    from .rm.auto import check_spec
+
+    if "preference" not in context.disable:
+        try:
+            check_spec(context.rm)  # an unknown backend or option fails here, before Ray starts
+        except RewardAgentError as exc:
+            _fail(f"the preference reward model cannot be loaded: {_first_line(str(exc))}")
+    try:
+        from .serve.ray_app import run_ray_serve
+    except ImportError as exc:
+        _fail(f"--ray needs Ray ({exc.name} is missing): pip install 'reward-agent[ray]'")
+        return
+    try:
+        run_ray_serve(context, settings, options, host=host, port=port, announce=console.print)
+    except RewardAgentError as exc:
+        _fail(str(exc))
 
 
 @bench_app.command("ifeval-verify")

@@ -8,7 +8,7 @@ import typer
 
 from .errors import ConfigError
 
-__all__ = ["CpusOpt", "GpusOpt", "RayAddressOpt", "RayOpt", "WorkersOpt", "ray_settings"]
+__all__ = ["CpusOpt", "GpusOpt", "RayAddressOpt", "RayOpt", "WorkersOpt", "ray_serve_options", "ray_settings"]
 
 RayOpt = Annotated[bool, typer.Option("--ray", help="Score on a pool of Ray actors (same rows as without).")]
 RayAddressOpt = Annotated[Optional[str], typer.Option(
@@ -28,3 +28,18 @@ def ray_settings(ray: bool, address: str | None, workers: int, cpus: float, gpus
 
     return RaySettings(address=address, workers=workers, cpus_per_worker=cpus, gpus_per_worker=gpus,
                        concurrency_per_worker=max(1, -(-concurrency // max(workers, 1))))
+
+
+def ray_serve_options(ray: bool, address: str | None = None, **given: Any) -> Any:
+    """The RayServeOptions of `serve --ray ...` (None without --ray); options left unset keep their
+    defaults. A Ray option without --ray is an error rather than silently ignored."""
+    given = {k: v for k, v in given.items() if v is not None}
+    if not ray:
+        if address is not None or given:
+            named = ["--ray-address"] * (address is not None) + [f"--{k.removesuffix('_s').replace('_', '-')}" for k in given]
+            raise ConfigError(f"{', '.join(named)} need(s) --ray")
+        return None
+    # A dataclass free of Ray imports, so the options are checked before Ray starts.
+    from .serve.ray_options import RayServeOptions
+
+    return RayServeOptions(address=address, **given)

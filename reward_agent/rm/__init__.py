@@ -7,7 +7,7 @@
     out = rm.score_batch("What is 2+2?", ["4", "5"])    # one prompt, N responses, one call
     out.raw, out.scores, out.normalisation
 
-Backends: embedded, transformers, http, vllm, generative, custom, ensemble, prm (see `auto.py`).
+Backends: embedded, transformers, http, vllm, generative, custom, ensemble, prm, ray_serve (see `auto.py`).
 Names are imported lazily, so `import reward_agent.rm` does not import torch.
 """
 

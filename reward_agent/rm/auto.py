@@ -20,7 +20,7 @@ from ..registry import Registry
 from .base import RewardModel
 from .spec import RMSpec
 
-__all__ = ["BACKENDS", "AutoRM", "check_spec", "load_rm", "register_backend"]
+__all__ = ["BACKENDS", "AutoRM", "bind_rm", "check_spec", "load_rm", "register_backend"]
 
 Factory = Callable[..., RewardModel]
 BACKENDS: Registry[Factory] = Registry("reward-model backend")
@@ -33,6 +33,7 @@ BACKENDS.register("generative", "reward_agent.rm.generative:GenerativeRM")
 BACKENDS.register("custom", "reward_agent.rm.custom:load_custom")
 BACKENDS.register("ensemble", "reward_agent.rm.ensemble:load_ensemble")
 BACKENDS.register("prm", "reward_agent.rm.prm:load_prm")
+BACKENDS.register("ray_serve", "reward_agent.rm.ray_serve:RayServeRM")
 
 
 def register_backend(name: str, factory: Factory | str, *, replace: bool = False) -> None:
@@ -130,13 +131,29 @@ _LOADED: dict[str, RewardModel] = {}
 _LOADED_LOCK = threading.Lock()
 
 
+def _loaded_key(spec: RMSpec) -> str:
+    # Real values: two specs differing only in a credential are two clients.
+    return canonical_json(spec.model_dump(mode="json", context=REVEAL))
+
+
 def load_rm(spec: RMSpec) -> RewardModel:
     """The reward model for `spec`, loaded once per process (models are expensive to load)."""
-    # Real values: two specs differing only in a credential are two clients.
-    key = canonical_json(spec.model_dump(mode="json", context=REVEAL))
+    key = _loaded_key(spec)
     with _LOADED_LOCK:
         rm = _LOADED.get(key)
         if rm is None:
             rm = AutoRM.from_spec(spec)
             _LOADED[key] = rm
         return rm
+
+
+def bind_rm(spec: RMSpec, rm: RewardModel) -> None:
+    """From now on, `load_rm(spec)` in this process answers with `rm` (already built).
+
+    For a process that must score `spec` somewhere else while everything that reads the
+    configuration (plans, evidence, `/v1/config`) still sees `spec` itself: a Ray Serve app
+    replica binds the context's RM spec to a `ray_serve` backend (`AutoRM.load(backend=
+    "ray_serve", ...)`), whose scores come from the one batched RM deployment.
+    """
+    with _LOADED_LOCK:
+        _LOADED[_loaded_key(spec)] = rm

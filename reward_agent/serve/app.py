@@ -37,8 +37,15 @@ def create_app(
     context: RewardContext | None = None,
     settings: ServeSettings | None = None,
     graph: Any = None,
+    *,
+    warm_up_before_serving: bool = False,
 ) -> FastAPI:
-    """The reward service for `context` (default: environment/defaults) under `settings`."""
+    """The reward service for `context` (default: environment/defaults) under `settings`.
+
+    `warm_up_before_serving`: the lifespan startup awaits the warm-up instead of running it in the
+    background, so the app takes no request before it is warm. Ray Serve runs the startup before a
+    replica gets traffic; uvicorn alone keeps the default (answer `/health` at once, `/ready` 503).
+    """
     from .. import build_graph
 
     install_log_redaction()
@@ -50,6 +57,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if state.settings.warmup and warm_up_before_serving:
+            await state.warm_up()
+            yield
+            return
         task = asyncio.create_task(state.warm_up()) if state.settings.warmup else None
         if task is None:
             state.mark_ready_without_warmup()
