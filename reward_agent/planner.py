@@ -13,8 +13,9 @@ from pydantic import BaseModel, Field
 
 from .context import RewardContext
 from .errors import ConfigError, ModelCallError, ModelOutputError
-from .llm import ainvoke_structured, build_chat_model
+from .llm import build_chat_model
 from .prompting import load_prompt
+from .structured import ainvoke_structured
 from .types import Plan, RewardRequest
 from .verifiers.base import VERIFIERS, all_verifiers
 
