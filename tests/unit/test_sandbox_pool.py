@@ -55,11 +55,11 @@ def test_the_bound_is_respected_and_the_loop_keeps_running(monkeypatch) -> None:
 
     results, elapsed, sem = asyncio.run(main())
     assert all(r.verdicts == [True] for r in results)
-    assert sem._value == 2  # every slot given back
     # Four jobs, two slots: never more than two sandboxes at once, and two did run side by side
     # (the first two enter before either can finish, since starting a process awaits).
     assert peak == 2
     assert live == 0
+    assert sem._value == 2  # every slot given back
     # The loop kept ticking while the sandboxes ran. Had the pool blocked the loop, the ticker could
     # only run between the four runs (a handful of ticks); a fixed floor, not a rate, so that a
     # loaded machine (fewer ticks per second) cannot fail a loop that was never blocked.
