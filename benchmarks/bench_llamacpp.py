@@ -25,7 +25,8 @@ import httpx  # noqa: E402
 
 from reward_agent.llamacpp import resolve_gguf  # noqa: E402
 from reward_agent.bench.rundir import fresh_run_dir  # noqa: E402
-from reward_agent.llm import ModelSpec, build_chat_model, invoke_structured  # noqa: E402
+from reward_agent.llm import ModelSpec, build_chat_model  # noqa: E402
+from reward_agent.structured import invoke_structured  # noqa: E402
 
 PROMPT = "Write a Python function check(response) that returns True when the response has exactly three question marks."
 

@@ -4,42 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from .cli_bench import bench_app
+from .cli_common import ConfigOpt, ProfileOpt, console
+from .cli_common import context_or_fail as _context
+from .cli_common import fail as _fail
 from .cli_index import index_app
 from .cli_models import models_app
 from .cli_ray import RayAddressOpt, ray_serve_options
-from .context import RewardContext, load_context
+from .context import RewardContext
 from .errors import RewardAgentError
-from .redaction import redact_text
 from .types import ConstraintSpec, RewardRequest, RewardResult
 
 app = typer.Typer(help="Turn a prompt and candidate responses into rewards, with the evidence.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks of the reward system.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(index_app, name="index")
 app.add_typer(models_app, name="models")
-console = Console()
-err_console = Console(stderr=True)
-
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON file of context settings.")]
-ProfileOpt = Annotated[
-    Optional[str],
-    typer.Option("--profile", help="Settings profile: default, or agentic (embedded Qwen2.5-Coder-1.5B as extractor "
-                 "and coder). Default: $REWARD_AGENT_PROFILE, else 'default'."),
-]
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {redact_text(message)}", soft_wrap=True)  # one line, however narrow
-    raise typer.Exit(code=2)
 
 
 def _parse_constraint(text: str) -> ConstraintSpec:
@@ -52,14 +38,6 @@ def _parse_constraint(text: str) -> ConstraintSpec:
     if not isinstance(kwargs, dict):
         raise typer.BadParameter(f"arguments of {cid!r} must be a JSON object")
     return ConstraintSpec(id=cid.strip(), kwargs=kwargs, source="request")
-
-
-def _context(config: Path | None, **overrides: Any) -> RewardContext:
-    try:
-        return load_context(config, **overrides)
-    except RewardAgentError as exc:
-        _fail(str(exc))
-        raise  # unreachable: _fail exits
 
 
 def check_models(context: RewardContext) -> None:
@@ -332,48 +310,6 @@ def _serve_on_ray(context: RewardContext, settings: Any, options: Any, host: str
         _fail(str(exc))
 
 
-@bench_app.command("ifeval-verify")
-def bench_ifeval_verify(
-    data: Annotated[Path, typer.Option(help="A *_verdicts.jsonl file of reference verdicts.")],
-    out: Annotated[Path, typer.Option(help="Output directory.")],
-    gold_constraints: Annotated[
-        bool, typer.Option("--gold-constraints/--extract", help="Use the gold constraints instead of extracting them.")
-    ] = False,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N items.")] = None,
-    checkers: Annotated[
-        Optional[str],
-        typer.Option(help="builtin (default), generated (the coder writes every checker from the constraint's "
-                     "description) or auto (built-in when registered, else generated)."),
-    ] = None,
-    config: ConfigOpt = None,
-    profile: ProfileOpt = None,
-) -> None:
-    """Agreement of the constraint verifier with IFEval's reference verdicts (with coverage)."""
-    from .bench.ifeval import run_ifeval_verify
-
-    if not data.is_file():
-        _fail(f"--data {str(data)!r} is not a file")
-    context = _context(config, profile=profile, checkers=checkers or "builtin")
-    if context.checkers == "generated" and context.model_for("coder") is None:
-        _fail("--checkers generated needs a coder model: --profile agentic, or models.coder in --config")
-    started = time.perf_counter()
-    try:
-        metrics = run_ifeval_verify(data, out, gold_constraints=gold_constraints, limit=limit, context=context)
-    except (ValueError, RewardAgentError) as exc:
-        _fail(str(exc))
-        return
-    _cli_bench.finish_ifeval_report(out, metrics, time.perf_counter() - started)  # report.md + efficiency
-    table = Table(title=f"ifeval-verify ({'gold' if gold_constraints else 'extracted'} constraints)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            continue  # per id and generated-checker details: in metrics.json and report.md
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    console.print(table)
-    console.print(f"wrote {out / 'metrics.json'}, {out / 'results.jsonl'} and {out / 'report.md'}")
-
-
 @app.command("train-rm")
 def train_rm_command(
     data: Annotated[Path, typer.Option(help="Preference JSONL: prompt/chosen/rejected pairs, or rated answers.")],
@@ -428,9 +364,6 @@ def train_rm_command(
     console.print(f"wrote {out / 'report.md'}" + (f" and {export}" if export else ""))
 
 
-# The benchmark commands (rm-bench, judgebench, ifbench-pairs, pairs) live in their own module and
-# register themselves on bench_app; imported last because it imports bench_app from here.
-from . import cli_bench as _cli_bench  # noqa: E402,F401
 # best-of-n and annotate (batch commands over sampled responses) live in cli_batch.
 from .cli_batch import register as _register_batch_commands  # noqa: E402
 

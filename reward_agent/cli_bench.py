@@ -1,21 +1,67 @@
-"""`reward-agent bench NAME`: the benchmark commands (rm-bench, judgebench, ifbench-pairs, pairs).
+"""`reward-agent bench NAME`: the benchmark commands (ifeval-verify, rm-bench, judgebench,
+ifbench-pairs, pairs), on `bench_app`, which this module owns and `cli` mounts as `bench`.
 
-Registered on `cli.bench_app` when `cli` imports this module. Every command takes the same
-options and writes `DIR/metrics.json`, `DIR/results.jsonl`, `DIR/report.md` and PNG plots; a
-re-run of the same command resumes where the last one stopped.
+The suite commands take the same options and write `DIR/metrics.json`, `DIR/results.jsonl`,
+`DIR/report.md` and PNG plots; a re-run of the same command resumes where the last one stopped.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-from .cli import _fail, bench_app, console
+from .cli_common import ConfigOpt, ProfileOpt, console, context_or_fail, fail
 from .cli_ray import CpusOpt, GpusOpt, RayAddressOpt, RayOpt, WorkersOpt, ray_settings
 from .errors import RewardAgentError
+
+bench_app = typer.Typer(help="Benchmarks of the reward system.", no_args_is_help=True)
+
+
+@bench_app.command("ifeval-verify")
+def bench_ifeval_verify(
+    data: Annotated[Path, typer.Option(help="A *_verdicts.jsonl file of reference verdicts.")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    gold_constraints: Annotated[
+        bool, typer.Option("--gold-constraints/--extract", help="Use the gold constraints instead of extracting them.")
+    ] = False,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N items.")] = None,
+    checkers: Annotated[
+        Optional[str],
+        typer.Option(help="builtin (default), generated (the coder writes every checker from the constraint's "
+                     "description) or auto (built-in when registered, else generated)."),
+    ] = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Agreement of the constraint verifier with IFEval's reference verdicts (with coverage)."""
+    from .bench.ifeval import run_ifeval_verify
+
+    if not data.is_file():
+        fail(f"--data {str(data)!r} is not a file")
+    context = context_or_fail(config, profile=profile, checkers=checkers or "builtin")
+    if context.checkers == "generated" and context.model_for("coder") is None:
+        fail("--checkers generated needs a coder model: --profile agentic, or models.coder in --config")
+    started = time.perf_counter()
+    try:
+        metrics = run_ifeval_verify(data, out, gold_constraints=gold_constraints, limit=limit, context=context)
+    except (ValueError, RewardAgentError) as exc:
+        fail(str(exc))
+        return
+    finish_ifeval_report(out, metrics, time.perf_counter() - started)  # report.md + efficiency
+    table = Table(title=f"ifeval-verify ({'gold' if gold_constraints else 'extracted'} constraints)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            continue  # per id and generated-checker details: in metrics.json and report.md
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    console.print(f"wrote {out / 'metrics.json'}, {out / 'results.jsonl'} and {out / 'report.md'}")
+
 
 HELP = {
     "rm-bench": "RM-Bench (chat/code/... files or a folder of them): all 6 responses of an item in one request; "
@@ -59,7 +105,7 @@ def _make_command(name: str):
                                 profile=profile, tie_credit=tie_credit, force=force, progress=progress,
                                 report_only=report_only, ray=settings)
         except RewardAgentError as exc:
-            _fail(str(exc))
+            fail(str(exc))
             return
         _print_summary(name, metrics, out)
 

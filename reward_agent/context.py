@@ -24,9 +24,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, UnknownIdError
+from .judger import JUDGERS
 from .llm import ModelSpec
 from .retrieval.base import RetrievalSpec
+from .rm.auto import check_spec
 from .rm.spec import RMSpec
+from .verifiers.base import VERIFIERS
 
 # Roles a model can serve. Each is configured on its own so a small fast model can plan
 # while a strong one judges, and a coder model writes checker code.
@@ -150,11 +153,6 @@ def check_registered_names(context: RewardContext) -> None:
     Checked against the registries as they are now, so verifiers, judgers and RM backends a
     user registered before building the context are accepted.
     """
-    # Imported here: these modules import this one.
-    from .judger import JUDGERS
-    from .rm.auto import check_spec
-    from .verifiers.base import VERIFIERS
-
     def named(where: str, exc: UnknownIdError | ConfigError) -> ConfigError:
         return ConfigError(f"{where}: {exc}")
 

@@ -20,18 +20,21 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from .context import RewardContext
 from .errors import ModelCallError, ModelOutputError
-from .llm import ainvoke_structured, build_chat_model
+from .llm import build_chat_model
 from .prompting import load_prompt
 from .registry import Registry
+from .structured import ainvoke_structured
 from .types import RewardRequest, Signal
 from .verifiers.base import VERIFIERS
+
+if TYPE_CHECKING:  # annotations only: `context` validates judger names against JUDGERS (below)
+    from .context import RewardContext
 
 
 @dataclass
@@ -46,7 +49,7 @@ class Judgement:
     prompt_versions: dict[str, str] = field(default_factory=dict)
 
 
-JudgerFn = Callable[[RewardRequest, dict[str, Signal], RewardContext], Awaitable[Judgement]]
+JudgerFn = Callable[[RewardRequest, dict[str, Signal], "RewardContext"], Awaitable[Judgement]]
 JUDGERS: Registry[JudgerFn] = Registry("judger")
 
 

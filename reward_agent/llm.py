@@ -12,8 +12,8 @@ Three providers:
   grammar-constrained (see `reward_agent.llamacpp`).
 
 This module owns `ModelSpec`, the provider registry, `build_chat_model` (one model per spec per
-process) and `spec_of`. Structured (JSON) calls live in `reward_agent.structured`; the public names
-of both modules are re-exported here, so `from reward_agent.llm import invoke_structured` works.
+process) and `spec_of`. Structured (JSON) calls live in `reward_agent.structured`, which builds on
+this module (import `invoke_structured` and friends from there; this module does not know them).
 """
 
 from __future__ import annotations
@@ -39,21 +39,15 @@ from .embedded import (
 )
 from .errors import ConfigError, UnknownIdError
 from .redaction import MASK, collect_secrets, redact_url, remember
-from .structured import StructuredAnswer, ainvoke_structured, describe_schema, extract_json, invoke_structured
 
 __all__ = [
     "EMBEDDED_MODEL_NAME",
     "EmbeddedChatModel",
     "EmbeddedWeights",
     "ModelSpec",
-    "StructuredAnswer",
-    "ainvoke_structured",
     "build_chat_model",
-    "describe_schema",
     "embedded_cache_path",
     "embedded_gguf_path",
-    "extract_json",
-    "invoke_structured",
     "load_embedded_weights",
     "spec_of",
 ]

@@ -8,13 +8,17 @@ Verifiers forced or disabled by the request or the context override both.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Literal
+
 from langchain_core.messages import HumanMessage, SystemMessage
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from .context import RewardContext
 from .errors import ConfigError, ModelCallError, ModelOutputError
-from .llm import ainvoke_structured, build_chat_model
+from .llm import build_chat_model
 from .prompting import load_prompt
+from .structured import ainvoke_structured
 from .types import Plan, RewardRequest
 from .verifiers.base import VERIFIERS, all_verifiers
 
@@ -24,6 +28,22 @@ class LLMPlanAnswer(BaseModel):
 
     verifiers: list[str] = Field(description="Ids of the verifiers to run.")
     reasons: dict[str, str] = Field(default_factory=dict, description="One short reason per chosen id.")
+
+
+@lru_cache(maxsize=32)
+def answer_schema(ids: tuple[str, ...]) -> type[LLMPlanAnswer]:
+    """`LLMPlanAnswer` with `verifiers` limited to `ids` (the registered verifiers).
+
+    The ids are in the schema, not only in the prompt, because small models otherwise answer with
+    the constraints they read ("lowercase", "no commas") instead of verifier ids: a grammar-constrained
+    model (llama.cpp) can then only choose registered ids, and any other model's unknown id is a
+    validation error that is fed back for a repair round before the rules take over.
+    """
+    return create_model(
+        "LLMPlanAnswer",
+        __base__=LLMPlanAnswer,
+        verifiers=(list[Literal[ids]], Field(description="Ids of the verifiers to run.")),  # type: ignore[valid-type]
+    )
 
 
 def plan_by_rules(request: RewardRequest, context: RewardContext) -> Plan:
@@ -50,7 +70,8 @@ async def plan_by_llm(request: RewardRequest, context: RewardContext) -> Plan:
         HumanMessage(content=request.user_prompt),
     ]
     try:
-        answer = await ainvoke_structured(build_chat_model(spec), messages, LLMPlanAnswer)
+        schema = answer_schema(tuple(VERIFIERS.names()))
+        answer = await ainvoke_structured(build_chat_model(spec), messages, schema)
     except (ModelOutputError, ModelCallError) as exc:
         plan = plan_by_rules(request, context)
         return plan.model_copy(

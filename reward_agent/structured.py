@@ -8,7 +8,7 @@ model's text) and `describe_schema` (the compact schema picture shown to models)
 
 The schema goes into the prompt rather than a `json_schema` response format, which llama.cpp and
 older vLLM builds do not all speak. Building models from a `ModelSpec` is `reward_agent.llm`'s job;
-this module imports it lazily, because `reward_agent.llm` re-exports the names defined here.
+this module sits above it (llm knows nothing of structured calls).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, convert_to_messages
@@ -25,10 +25,8 @@ from pydantic import BaseModel, ValidationError
 
 from .cache import Cache
 from .errors import ConfigError, ModelCallError, ModelOutputError, RewardAgentError
+from .llm import ModelSpec, build_chat_model, spec_of
 from .prompting import load_prompt
-
-if TYPE_CHECKING:
-    from .llm import ModelSpec
 
 __all__ = [
     "StructuredAnswer",
@@ -43,21 +41,9 @@ log = logging.getLogger(__name__)
 S = TypeVar("S", bound=BaseModel)
 
 
-# `reward_agent.llm` imports this module, so its names are imported when first needed, not above.
-
-
 def _chat_model(model: BaseChatModel | ModelSpec) -> BaseChatModel:
     """`model` itself, or the chat model `build_chat_model` makes for a `ModelSpec`."""
-    from .llm import ModelSpec, build_chat_model
-
     return build_chat_model(model) if isinstance(model, ModelSpec) else model
-
-
-def _spec_of(model: BaseChatModel) -> ModelSpec | None:
-    """`reward_agent.llm.spec_of`: the spec `model` was built from, if it was built there."""
-    from .llm import spec_of
-
-    return spec_of(model)
 
 
 @dataclass(frozen=True)
@@ -245,7 +231,7 @@ def _is_call_failure(exc: BaseException) -> bool:
 def _default_retries(model: BaseChatModel) -> int:
     """Extra attempts on transient failures. Models built here for an endpoint already retry inside
     the OpenAI client (spec.max_retries, with backoff); stacking a second layer would multiply them."""
-    spec = _spec_of(model)
+    spec = spec_of(model)
     if spec is not None and spec.provider == "openai":
         return 0
     return 2
@@ -298,7 +284,7 @@ async def _acall(
 
 
 def _model_identity(model: BaseChatModel) -> Any:
-    spec = _spec_of(model)
+    spec = spec_of(model)
     if spec is not None:
         return spec.identity()
     # A model built elsewhere: its own description of itself (non-JSON parts by repr, which at worst

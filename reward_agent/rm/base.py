@@ -194,15 +194,6 @@ class RewardModel(ABC):
         out = self.score_batch(prompt, [response])
         return out if return_details else out.scores[0]
 
-    def score_steps(
-        self, prompt: PromptLike, response: str, *, delimiter: str = "\n", aggregate: str = "min"
-    ) -> list[float]:
-        """Per-step scores in [0, 1] of a step-by-step response (see `reward_agent.rm.prm`)."""
-        from .prm import StepRM
-
-        out = StepRM(self, delimiter=delimiter, aggregate=aggregate).score_batch(prompt, [response])
-        return out.details["steps"][0]["scores"]
-
     def close(self) -> None:
         """Release resources (connections, GPU memory). The default has none."""
 

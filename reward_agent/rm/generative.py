@@ -30,7 +30,8 @@ from pydantic import BaseModel, Field
 
 from ..cache import canonical_json
 from ..errors import ConfigError, ModelCallError, ModelOutputError
-from ..llm import ModelSpec, ainvoke_structured, build_chat_model
+from ..llm import ModelSpec, build_chat_model
+from ..structured import ainvoke_structured
 from ..prompting import load_prompt
 from ._http import run_sync
 from .base import RawScores, RewardModel, RMError, RMItem

@@ -17,10 +17,10 @@ import math
 from typing import Any, Literal
 
 from ..errors import ConfigError
-from .base import RawScores, RewardModel, RMError, RMItem
+from .base import PromptLike, RawScores, RewardModel, RMError, RMItem
 from .normalise import Normalisation, normalise
 
-__all__ = ["AGGREGATES", "StepRM", "load_prm", "split_steps"]
+__all__ = ["AGGREGATES", "StepRM", "load_prm", "score_steps", "split_steps"]
 
 Aggregate = Literal["min", "product", "last", "mean"]
 AGGREGATES: dict[str, Any] = {
@@ -118,3 +118,12 @@ class StepRM(RewardModel):
 def load_prm(model: Any = None, *, base: dict[str, Any], delimiter: str = "\n", aggregate: Aggregate = "min") -> StepRM:
     """The `prm` backend's loader (`AutoRM.load(backend="prm", base={...}, delimiter="\\n\\n")`)."""
     return StepRM.from_spec(model, base=base, delimiter=delimiter, aggregate=aggregate)
+
+
+def score_steps(rm: RewardModel, prompt: PromptLike, response: str, *, delimiter: str = "\n",
+                aggregate: Aggregate = "min") -> list[float]:
+    """Per-step scores in [0, 1] of a step-by-step `response`, scored by `rm` (prefix by prefix,
+    or natively when `rm` has `step_scores`). Lives here, not on `RewardModel`, because step
+    scoring is this module's concern and `rm.base` must not import its own subclasses."""
+    out = StepRM(rm, delimiter=delimiter, aggregate=aggregate).score_batch(prompt, [response])
+    return out.details["steps"][0]["scores"]

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..context import RewardContext
 from ..registry import Registry
 from ..types import RewardRequest, Signal
 
-RunVerifier = Callable[[RewardRequest, RewardContext], Awaitable[Signal]]
-AppliesRule = Callable[[RewardRequest, RewardContext], tuple[bool, str]]
+if TYPE_CHECKING:  # annotations only: `context` validates verifier ids against VERIFIERS (below)
+    from ..context import RewardContext
+
+RunVerifier = Callable[[RewardRequest, "RewardContext"], Awaitable[Signal]]
+AppliesRule = Callable[[RewardRequest, "RewardContext"], tuple[bool, str]]
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from typer.testing import CliRunner  # noqa: E402
 
 from reward_agent.cli import app  # noqa: E402
-from reward_agent.llm import ModelSpec, build_chat_model, invoke_structured  # noqa: E402
+from reward_agent.llm import ModelSpec, build_chat_model  # noqa: E402
 from reward_agent.models import status  # noqa: E402
+from reward_agent.structured import invoke_structured  # noqa: E402
 from reward_agent.verifiers.constraints.llm_extract import ExtractionAnswer, extract_with_llm  # noqa: E402
 
 pytestmark = pytest.mark.integration

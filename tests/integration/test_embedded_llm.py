@@ -24,9 +24,9 @@ from reward_agent.llm import (  # noqa: E402
     ModelSpec,
     build_chat_model,
     embedded_cache_path,
-    invoke_structured,
     load_embedded_weights,
 )
+from reward_agent.structured import invoke_structured  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

@@ -26,13 +26,8 @@ from pydantic import BaseModel  # noqa: E402
 
 from reward_agent.cache import Cache  # noqa: E402
 from reward_agent.errors import ModelCallError, ModelOutputError  # noqa: E402
-from reward_agent.llm import (  # noqa: E402
-    ModelSpec,
-    ainvoke_structured,
-    build_chat_model,
-    embedded_gguf_path,
-    invoke_structured,
-)
+from reward_agent.llm import ModelSpec, build_chat_model, embedded_gguf_path  # noqa: E402
+from reward_agent.structured import ainvoke_structured, invoke_structured  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

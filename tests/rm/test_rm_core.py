@@ -10,6 +10,7 @@ from reward_agent.errors import ConfigError, UnknownIdError
 from reward_agent.rm import AutoRM, CachedRM, EnsembleRM, Normalisation, RMError, StepRM
 from reward_agent.rm.auto import BACKENDS, register_backend
 from reward_agent.rm.base import RawScores, RewardModel, as_items
+from reward_agent.rm.prm import score_steps
 
 
 def length_rm(prompts, completions, **kwargs):
@@ -142,7 +143,7 @@ def test_step_scoring_aggregates():
         out = StepRM(StepAware(), delimiter="\n", aggregate=aggregate).score_batch("Q", [answer, "ok"])
         assert out.raw[0] == pytest.approx(expected), aggregate
         assert out.details["steps"][0]["n_steps"] == 3 and out.details["steps"][1]["n_steps"] == 1
-    assert StepAware().score_steps("Q", answer, delimiter="\n") == pytest.approx([good, bad, good])
+    assert score_steps(StepAware(), "Q", answer, delimiter="\n") == pytest.approx([good, bad, good])
     with pytest.raises(ConfigError, match="aggregate"):
         StepRM(StepAware(), aggregate="max")
 

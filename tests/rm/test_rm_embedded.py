@@ -33,6 +33,7 @@ def test_encoder_memo_encodes_each_text_once():
     assert len(encoder._memo) == size and (again[0] - first[1]).abs().max() == 0
 
 
+@pytest.mark.integration  # scores every held-out pair with the real model (minutes on 2 cores)
 def test_beats_chance_on_held_out_questions(embedded_rm, data_dir):
     """Pairs with a clear rating gap (>= 4) from 12 held-out questions (the training split's test side)."""
     _, rated = load_preference_file(data_dir / "preference" / "arena-bench-v1-rated.jsonl")

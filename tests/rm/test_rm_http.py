@@ -20,6 +20,7 @@ RESPONSES = [
 ]
 
 
+@pytest.mark.integration  # a real reward server on loopback
 def test_openrlhf_protocol_matches_in_process_scores(rm_server, embedded_rm):
     server, stats = rm_server
     stats.reset()
@@ -33,6 +34,7 @@ def test_openrlhf_protocol_matches_in_process_scores(rm_server, embedded_rm):
     assert 1 <= stats.max_in_flight <= 2
 
 
+@pytest.mark.integration  # a real reward server on loopback
 def test_concurrency_limit_holds_under_load(rm_server):
     server, stats = rm_server
     stats.reset()
@@ -42,6 +44,7 @@ def test_concurrency_limit_holds_under_load(rm_server):
     assert stats.max_in_flight == 3  # overlapping requests, but never more than the limit
 
 
+@pytest.mark.integration  # a real reward server on loopback
 def test_retries_ride_out_a_flaky_server(rm_server):
     server, stats = rm_server
     server.app.state.flaky_left["n"] = 2
@@ -55,6 +58,7 @@ def test_retries_ride_out_a_flaky_server(rm_server):
     server.app.state.flaky_left["n"] = 0
 
 
+@pytest.mark.integration  # a real reward server on loopback
 def test_timeouts_and_refusals_fail_the_batch(rm_server):
     server, stats = rm_server
     started = time.perf_counter()
@@ -73,6 +77,7 @@ def test_timeouts_and_refusals_fail_the_batch(rm_server):
         AutoRM.load("not-a-url", backend="http")
 
 
+@pytest.mark.integration  # a real reward server on loopback
 def test_vllm_served_pooling_endpoint_chat_and_batched_text(rm_server, embedded_rm):
     server, stats = rm_server
     expected = embedded_rm.score_batch(PROMPT, RESPONSES).raw

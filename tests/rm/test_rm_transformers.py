@@ -6,6 +6,9 @@ import pytest
 from reward_agent.errors import ConfigError
 from reward_agent.rm import AutoRM
 
+# Every test here builds, saves and loads a real (tiny) transformers checkpoint.
+pytestmark = pytest.mark.integration
+
 PROMPTS = [
     "What is the boiling point of water at sea level?",
     "Write one sentence about the moon.",

@@ -60,6 +60,7 @@ def tiny_rated(tmp_path_factory):
     return path
 
 
+@pytest.mark.integration  # trains a real model
 def test_train_rm_command_embedded(tiny_rated, tmp_path):
     out = tmp_path / "run"
     export = tmp_path / "head.safetensors"
@@ -89,6 +90,7 @@ def test_train_rm_reports_bad_input(tmp_path):
     assert result.exit_code == 2 and "is not a file" in " ".join(result.output.split())
 
 
+@pytest.mark.integration  # trains a real model
 def test_trl_reward_trainer_fine_tunes_a_real_small_model(tiny_rated, tiny_rm_dir, tmp_path):
     pytest.importorskip("trl")
     from reward_agent.train.run import TrainRMConfig, train_rm

@@ -25,6 +25,10 @@ from reward_agent import RewardContext
 from reward_agent.serve import ServeSettings, create_app
 from reward_agent.verifiers.constraints.base import CHECKERS
 
+# A fuzz campaign (about a thousand requests through the whole app): in `make test` and
+# `make test-security`, not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 CONTEXT = RewardContext(disable=("preference", "factuality"))
 TOKEN = "fuzz-token-123456"
 APP_SETTINGS = ServeSettings(token=TOKEN, warmup=False, max_responses=8, max_body_bytes=64 * 1024,

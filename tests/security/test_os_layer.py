@@ -17,6 +17,10 @@ from reward_agent.sandbox import execute_batch
 from .conftest import FAST, Host, run
 from .hostile import HOSTILE
 
+# Hostile programs in real sandboxes, many of them running until their deadline (minutes in all):
+# `make test-security` and `make test` run them, `make test-fast` does not.
+pytestmark = pytest.mark.integration
+
 REQUIRED = ("uid_drop", "net_namespace", "mount_namespace", "fs_readonly", "masked_dirs", "no_capabilities")
 OS_CASES = [h for h in HOSTILE if h.os_layer]
 

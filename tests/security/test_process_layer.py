@@ -11,6 +11,10 @@ from reward_agent.sandbox import execute_batch
 from .conftest import FAST, Host, run
 from .hostile import HOSTILE
 
+# Hostile programs in real sandboxes, many of them running until their deadline (minutes in all):
+# `make test-security` and `make test` run them, `make test-fast` does not.
+pytestmark = pytest.mark.integration
+
 CASES = [pytest.param(h, id=h.name, marks=() if h.without_gate else pytest.mark.skip(
     reason="only the gate stops format-field reads; they yield reprs, nothing callable")) for h in HOSTILE]
 

@@ -20,6 +20,10 @@ from reward_agent.sandbox import execute_batch, run_checker
 from .conftest import FAST, Host, run
 from .forgery import FORGERIES, Forgery
 
+# Hostile programs in real sandboxes, many of them running until their deadline (minutes in all):
+# `make test-security` and `make test` run them, `make test-fast` does not.
+pytestmark = pytest.mark.integration
+
 ALL = [pytest.param(f, id=f.name) for f in FORGERIES]
 WITHOUT_GATE = [pytest.param(f, id=f.name) for f in FORGERIES if not f.needs_gate]
 PROCESS_LAYER = [pytest.param(f, id=f.name) for f in FORGERIES if f.process_layer is not None]

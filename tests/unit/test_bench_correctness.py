@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.integration  # the benchmark script end to end, in a subprocess
 def test_bench_writes_agreement_and_counts_a_flipped_label(tmp_path, data_dir):
     rows = [json.loads(line) for line in (data_dir / "gsm8k" / "example_model_solutions.dev.jsonl").open()][:3]
     rows[0]["175b_verification"]["is_correct"] = not rows[0]["175b_verification"]["is_correct"]

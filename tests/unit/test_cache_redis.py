@@ -49,6 +49,7 @@ def _compute_in_process(url: str, log_path: str, barrier) -> object:
     return cache.get_or_compute("codegen", {"prompt": "p"}, compute)
 
 
+@pytest.mark.integration  # two fresh Python processes, each importing the package, on a real redis-server
 def test_two_processes_compute_the_same_key_once(redis_server: RedisServer, tmp_path: Path) -> None:
     log_path = tmp_path / "computations.log"
     ctx = multiprocessing.get_context("spawn")

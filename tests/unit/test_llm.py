@@ -36,14 +36,11 @@ from reward_agent.llm import (  # noqa: E402
     _chat_dicts,
     _save_atomically,
     _truncate_at_stop,
-    ainvoke_structured,
     build_chat_model,
-    describe_schema,
     embedded_cache_path,
-    extract_json,
-    invoke_structured,
     spec_of,
 )
+from reward_agent.structured import ainvoke_structured, describe_schema, extract_json, invoke_structured  # noqa: E402
 
 
 class Verdict(BaseModel):

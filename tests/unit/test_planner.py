@@ -1,7 +1,7 @@
 """Planner choices: the rules' decisions and reasons, the LLM planner's validation and fallbacks.
 
 The LLM planner's mechanics are tested with a scripted chat model (code around a model);
-the real embedded model drives it in tests/integration/test_llm_paths.py.
+a real model (Qwen2.5-Coder-0.5B, grammar-constrained) drives it in tests/integration/test_llm_paths.py.
 """
 
 import asyncio
@@ -73,10 +73,29 @@ def test_llm_planner_valid_answer(monkeypatch):
     assert p.model_calls == 1
 
 
-def test_llm_planner_unknown_verifier_falls_back_to_rules(monkeypatch):
-    ctx = scripted_context(monkeypatch, ['{"verifiers": ["astrology"]}'])
+def test_llm_planner_unknown_verifier_is_repaired(monkeypatch):
+    # The registered ids are in the answer's schema: an unknown id is a validation error, fed back once.
+    ctx = scripted_context(monkeypatch, ['{"verifiers": ["astrology"]}', '{"verifiers": ["constraints"]}'])
     p = plan("Write without commas.", ctx)
-    assert p.planner == "rules" and "astrology" in p.fallback and p.verifiers == ["constraints", "preference"]
+    assert p.planner == "llm" and p.verifiers == ["constraints"] and p.fallback is None
+    assert p.model_calls == 2
+
+
+def test_llm_planner_unknown_verifier_falls_back_to_rules(monkeypatch):
+    ctx = scripted_context(monkeypatch, ['{"verifiers": ["astrology"]}', '{"verifiers": ["astrology", "tarot"]}'])
+    p = plan("Write without commas.", ctx)
+    assert p.planner == "rules" and p.verifiers == ["constraints", "preference"]
+    # The fallback says what was wrong: the answer's ids are not among the registered ones.
+    assert "ModelOutputError" in p.fallback and "verifiers.0: Input should be 'constraints'" in p.fallback
+    assert p.model_calls == 2
+
+
+def test_llm_planner_schema_lists_the_registered_verifiers():
+    from reward_agent.planner import answer_schema
+    from reward_agent.verifiers.base import VERIFIERS
+
+    schema = answer_schema(tuple(VERIFIERS.names())).model_json_schema()
+    assert schema["properties"]["verifiers"]["items"]["enum"] == VERIFIERS.names()
 
 
 def test_llm_planner_garbage_falls_back_to_rules(monkeypatch):

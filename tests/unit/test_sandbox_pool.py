@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from reward_agent.sandbox import Job, Limits, SandboxPool
+from reward_agent.sandbox import pool as pool_module
 
 SLEEPY = "def check(r):\n    n = 0\n    for _ in range(3_000_000):\n        n += 1\n    return r == 'yes'\n"
 
@@ -17,22 +18,23 @@ def test_results_come_back_in_job_order() -> None:
     assert [r.verdicts for r in results] == [[True, False]] * 5
 
 
-def test_the_bound_is_respected_and_the_loop_keeps_running() -> None:
+def test_the_bound_is_respected_and_the_loop_keeps_running(monkeypatch) -> None:
     pool = SandboxPool(max_workers=2, limits=Limits(per_response_timeout_s=5))
     live = peak = 0
     ticks = 0
-    original = pool.run
+    real_execute = pool_module.execute_batch
 
-    async def tracked(code, responses, limits=None):
+    async def counted_execute(code, responses, limits=None):
+        # Counts sandboxes that are really running: this is what the pool calls inside its semaphore.
         nonlocal live, peak
-        async with pool._semaphore():  # the same semaphore the pool uses, re-entered to observe it
-            pass
         live += 1
         peak = max(peak, live)
         try:
-            return await original(code, responses, limits)
+            return await real_execute(code, responses, limits=limits)
         finally:
             live -= 1
+
+    monkeypatch.setattr(pool_module, "execute_batch", counted_execute)
 
     async def ticker(stop: asyncio.Event) -> None:
         nonlocal ticks
@@ -45,7 +47,7 @@ def test_the_bound_is_respected_and_the_loop_keeps_running() -> None:
         tick_task = asyncio.create_task(ticker(stop))
         started = time.perf_counter()
         sem = pool._semaphore()
-        results = await asyncio.gather(*(tracked(SLEEPY, ["yes"]) for _ in range(4)))
+        results = await pool.run_all([Job(SLEEPY, ["yes"]) for _ in range(4)])
         elapsed = time.perf_counter() - started
         stop.set()
         await tick_task
@@ -53,6 +55,10 @@ def test_the_bound_is_respected_and_the_loop_keeps_running() -> None:
 
     results, elapsed, sem = asyncio.run(main())
     assert all(r.verdicts == [True] for r in results)
+    # Four jobs, two slots: never more than two sandboxes at once, and two did run side by side
+    # (the first two enter before either can finish, since starting a process awaits).
+    assert peak == 2
+    assert live == 0
     assert sem._value == 2  # every slot given back
     # The loop kept ticking while the sandboxes ran. Had the pool blocked the loop, the ticker could
     # only run between the four runs (a handful of ticks); a fixed floor, not a rate, so that a

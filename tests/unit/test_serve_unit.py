@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from reward_agent import RewardContext
 from reward_agent.errors import ConfigError
+from reward_agent.redaction import MASK
 from reward_agent.integrations.trl import build_requests, constraints_from_columns, make_trl_reward_fn
 from reward_agent.integrations.verl import build_request, compute_score
 from reward_agent.serve import ServeSettings, create_app
@@ -36,9 +37,27 @@ def test_limits_and_bad_bodies(client: TestClient) -> None:
     assert client.post("/v1/score", json={"prompt": "", "responses": ["a"]}).status_code == 422
 
 
-def test_config_hides_secrets(client: TestClient) -> None:
-    config = client.get("/v1/config").json()
+def test_config_hides_secrets() -> None:
+    """/v1/config describes the context without any secret it holds: the server's token, a model's
+    API key, an RM's header and the password in an RM's URL (the values, anywhere in the body)."""
+    token, key, header, password = "serve-TOKEN-1c9e", "sk-KEY-77ab20", "rm-HEADER-5d3f", "url-PASS-90e1"
+    context = RewardContext(
+        disable=("preference", "factuality"),
+        models={"judge": {"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1", "api_key": key}},
+        rm={"backend": "http", "model": f"http://user:{password}@127.0.0.1:9/get_reward",
+            "options": {"headers": {"X-Api-Key": header}}},
+    )
+    with TestClient(create_app(context, ServeSettings(token=token, warmup=False))) as c:
+        response = c.get("/v1/config", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    for secret in (token, key, header, password):
+        assert secret not in response.text, f"{secret!r} leaked in /v1/config"
+    config = response.json()
     assert config["limits"]["auth"] is True and "token" not in config["limits"]
+    # What is not secret is still described, with the secrets masked in place.
+    assert config["context"]["models"]["judge"]["api_key"] == MASK
+    assert config["context"]["models"]["judge"]["model"] == "m"
+    assert config["context"]["rm"]["model"] == f"http://{MASK}@127.0.0.1:9/get_reward"
 
 
 def test_settings_validation() -> None:

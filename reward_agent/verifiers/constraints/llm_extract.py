@@ -29,7 +29,8 @@ from pydantic import BaseModel, Field
 
 from ...cache import Cache
 from ...errors import ModelCallError, ModelOutputError
-from ...llm import ModelSpec, ainvoke_structured, build_chat_model
+from ...llm import ModelSpec, build_chat_model
+from ...structured import ainvoke_structured
 from ...prompting import load_prompt
 from ...types import ConstraintSpec
 from . import checkers as _register_checkers  # noqa: F401  (importing registers the built-in checkers)

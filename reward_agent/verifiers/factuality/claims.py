@@ -27,7 +27,8 @@ from pydantic import BaseModel, Field
 
 from ...cache import Cache
 from ...errors import CheckerError, ModelCallError, ModelOutputError
-from ...llm import ModelSpec, ainvoke_structured, build_chat_model
+from ...llm import ModelSpec, build_chat_model
+from ...structured import ainvoke_structured
 from ...prompting import load_prompt
 from ...text import split_sentences
 
