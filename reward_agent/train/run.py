@@ -101,6 +101,7 @@ class TrainingSet:
     pairs: list[PreferencePair]
     weights: list[float] | None
     summary: dict[str, Any]
+    arena: list[PreferencePair] = field(default_factory=list)  # the rated pairs among them (no constructed ones)
 
 
 def train_question_order(question_ids: set[str], seed: int) -> list[str]:
@@ -146,7 +147,7 @@ def shape_training_set(train: list[PreferencePair], test_questions: set[str], co
         "chosen is longer (share of training pairs), before / after balancing":
             f"{before:.3f} / {chosen_longer_share(pairs, weights):.3f}",
     }
-    return TrainingSet(pairs, weights, summary)
+    return TrainingSet(pairs, weights, summary, arena=train)
 
 
 def _train_embedded(config: TrainRMConfig, shaped: TrainingSet, test: list[PreferencePair]) -> tuple[Any, dict[str, Any]]:
@@ -170,8 +171,9 @@ def _train_embedded(config: TrainRMConfig, shaped: TrainingSet, test: list[Prefe
     table.prime(encoder)
     cfg = config.embedded
     layers, history = train_embedded_head(train, table, cfg, weights=shaped.weights, progress=config.progress)
-    # Calibration: centre and spread of raw scores over the training answers, for the sigmoid.
-    answers = sorted({(p.prompt, t) for p in train for t in (p.chosen, p.rejected)})
+    # Calibration: centre and spread of raw scores over the (rated) training answers, for the sigmoid;
+    # constructed answers are left out, they are not what the RM will be asked to score.
+    answers = sorted({(p.prompt, t) for p in shaped.arena for t in (p.chosen, p.rejected)})
     x = features(table[[a for a, _ in answers]], table[[b for _, b in answers]], list(cfg.parts))
     from ..rm.embedded import EmbeddedHead
 
@@ -191,8 +193,15 @@ def _train_embedded(config: TrainRMConfig, shaped: TrainingSet, test: list[Prefe
     }
     out_path = config.out / "embedded_rm.safetensors"
     save_head(out_path, layers, list(cfg.parts), meta)
+    # The opt-in length control (`rm.options.length_control`) belongs to one head: refit it for this one
+    # on the same training answers (the method of benchmarks/bench_length_bias.py, on all of them).
+    from ..rm.length_control import fit_length_control
+
+    control = json.dumps(fit_length_control(raw.tolist(), [b for _, b in answers], head=meta["id"]).to_dict(), indent=2)
+    (config.out / "embedded_rm.length_control.json").write_text(control + "\n", encoding="utf-8")
     if config.export:
         save_head(config.export, layers, list(cfg.parts), meta)
+        config.export.with_name(config.export.stem + ".length_control.json").write_text(control + "\n", encoding="utf-8")
     rm = EmbeddedRM(weights=str(out_path))
     info = {"embedding seconds": round(embed_s, 1), "final train loss": round(history[-1]["loss"], 4),
             "final train accuracy": round(history[-1]["train_accuracy"], 4),
