@@ -16,7 +16,7 @@ Needs the texts' embeddings in an embedding cache (a train-rm run with --embeddi
 one); texts missing from it are embedded (slow on a CPU).
 
     nice -n 10 python benchmarks/select_rm_shaping.py --data ../shared/data/preference/arena-bench-v1-rated.jsonl \\
-        --embedding-cache /tmp/rmr/emb_cache.pt --out /tmp/selection [--max-train-questions 120]
+        --embedding-cache /tmp/emb_cache.pt --out /tmp/selection [--max-train-questions 120]
 """
 
 from __future__ import annotations
@@ -51,13 +51,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--embedding-cache", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: a fresh runs/select_rm_shaping-<time>/)")
     parser.add_argument("--max-train-questions", type=int, default=None)
     parser.add_argument("--validation-fraction", type=float, default=0.25)
     parser.add_argument("--per-question", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--embed-missing", action="store_true", help="embed texts the cache lacks (else skip them)")
     args = parser.parse_args()
+    if args.out is None:
+        from reward_agent.bench.rundir import fresh_run_dir
+
+        args.out = fresh_run_dir("select_rm_shaping", REPO)
 
     import torch
     from tqdm.auto import tqdm
@@ -86,7 +90,11 @@ def main() -> None:
     results = []
     for balance, kinds in tqdm(CANDIDATES, desc="select (candidates)", unit="head"):
         cfg = replace(base, length_balance=balance, hard_negatives=kinds, max_train_questions=None)
-        shaped = shape_training_set(inner, held_out | val_q, cfg)
+        # Negatives are built from all training questions (as train-rm builds them, so their texts are
+        # in the cache), then only the inner-training questions are kept; filler appended to them may
+        # be a paragraph of a validation question's answer (as filler only, never as a labelled answer).
+        shaped = shape_training_set(train, held_out, cfg, keep_questions=inner_train_q)
+        assert not {p.question_id for p in shaped.pairs} & (val_q | held_out)
         texts = {t for p in shaped.pairs + val for t in (p.prompt, p.chosen, p.rejected)}
         missing = [t for t in texts if t not in table]
         if missing and args.embed_missing:

@@ -111,8 +111,11 @@ def train_question_order(question_ids: set[str], seed: int) -> list[str]:
     return order
 
 
-def shape_training_set(train: list[PreferencePair], test_questions: set[str], config: TrainRMConfig) -> TrainingSet:
-    """Add hard negatives built from `train`, then balance by length over the whole mix.
+def shape_training_set(train: list[PreferencePair], test_questions: set[str], config: TrainRMConfig, *,
+                       keep_questions: set[str] | None = None) -> TrainingSet:
+    """Add hard negatives built from `train`, keep the questions asked for (`keep_questions`, else
+    the first `max_train_questions` of the seeded order, else all), then balance by length over
+    the whole mix.
 
     Refuses (ConfigError) any pair of a held-out question: the shaping must never see them."""
     leaked = {p.question_id for p in train} & test_questions
@@ -120,12 +123,13 @@ def shape_training_set(train: list[PreferencePair], test_questions: set[str], co
         raise ConfigError(f"{len(leaked)} held-out question(s) among the training pairs, e.g. {sorted(leaked)[0]!r}")
     negatives = augment.hard_negatives(train, tuple(config.hard_negatives), config.hard_negatives_per_question,
                                        config.seed)
-    if config.max_train_questions is not None:
-        # A seeded subset of the training questions; the negatives were built from all of them first,
-        # so a question's negatives are the same whatever the subset (filler may come from outside it).
-        keep = train_question_order({p.question_id for p in train}, config.seed)[: config.max_train_questions]
-        train = [p for p in train if p.question_id in set(keep)]
-        negatives = [n for n in negatives if n.pair.question_id in set(keep)]
+    if keep_questions is None and config.max_train_questions is not None:
+        keep_questions = set(train_question_order({p.question_id for p in train}, config.seed)[: config.max_train_questions])
+    if keep_questions is not None:
+        # A subset of the training questions; the negatives were built from all of them first, so a
+        # question's negatives are the same whatever the subset (filler may come from outside it).
+        train = [p for p in train if p.question_id in keep_questions]
+        negatives = [n for n in negatives if n.pair.question_id in keep_questions]
     pairs = train + [n.pair for n in negatives]
     before = chosen_longer_share(pairs)
     weights = None
