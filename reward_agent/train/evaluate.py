@@ -57,19 +57,17 @@ def judgebench_pointwise(rm: RewardModel, path: str | Path) -> dict[str, Any]:
             "by_category": {k: {"pairs": len(v), "accuracy": sum(v) / len(v)} for k, v in sorted(per.items())}}
 
 
-def evaluate_rm(rm: RewardModel, test: list[PreferencePair], all_pairs: list[PreferencePair], *,
+def evaluate_rm(rm: RewardModel, test: list[PreferencePair], *,
                 rmbench: Path | None = None, judgebench: Path | None = None) -> tuple[PairEval, dict[str, Any]]:
-    """(held-out scores, measures): held-out pairs; largest-gap pair of each held-out question and
-    of every question (the latter includes training questions: comparable across heads trained on
-    the same split, not a held-out number); RM-Bench and JudgeBench when given."""
+    """(held-out scores, measures): held-out pairs; the largest-gap pair of each held-out question
+    (best against worst answer); RM-Bench and JudgeBench when given. Training questions are left
+    out on purpose: a head scored on its own training questions says little."""
     from ..bench.rmbench import rmbench_accuracy
 
     ev = pair_eval(rm, test)
     metrics: dict[str, Any] = {"heldout": evaluate_pairs(ev)}
-    for name, pairs in (("largest_gap_heldout", largest_gap_pairs(test)),
-                        ("largest_gap_all_questions", largest_gap_pairs(all_pairs))):
-        e = evaluate_pairs(pair_eval(rm, pairs))
-        metrics[name] = {"pairs": e["pairs"], "accuracy": e["accuracy"]}
+    e = evaluate_pairs(pair_eval(rm, largest_gap_pairs(test)))
+    metrics["largest_gap_heldout"] = {"pairs": e["pairs"], "accuracy": e["accuracy"]}
     metrics["rmbench"] = rmbench_accuracy(rm, rmbench) if rmbench else None
     metrics["judgebench"] = judgebench_pointwise(rm, judgebench) if judgebench else None
     return ev, metrics

@@ -115,8 +115,6 @@ def _comparison_rows(before: dict[str, Any], after: dict[str, Any]) -> list[str]
         (f"held-out pairwise accuracy ({h} pairs)", ("heldout", "accuracy")),
         (f"largest-gap pair per held-out question ({get(after, 'largest_gap_heldout', 'pairs')})",
          ("largest_gap_heldout", "accuracy")),
-        (f"largest-gap pair per question, all ({get(after, 'largest_gap_all_questions', 'pairs')}; in-sample for training questions)",
-         ("largest_gap_all_questions", "accuracy")),
         ("length vs score, Spearman (held-out answers; lower is better)", ("heldout", "length_vs_score", "spearman")),
         ("RM-Bench chat easy", ("rmbench", "easy")),
         ("RM-Bench chat normal", ("rmbench", "normal")),
@@ -213,7 +211,6 @@ def write_report(out_dir: Path, ev: PairEval, info: dict[str, Any], rmbench: dic
     full = {**metrics, "rmbench": rmbench, "info": info}
     if measures:
         full["largest_gap_heldout"] = measures["largest_gap_heldout"]
-        full["largest_gap_all_questions"] = measures["largest_gap_all_questions"]
         full["judgebench"] = measures.get("judgebench")
     if before:
         full["before"] = before

@@ -94,7 +94,8 @@ def _rated_file(tmp_path: Path) -> Path:
 
 
 def test_shaping_never_sees_held_out_questions(tmp_path):
-    config = TrainRMConfig(data=_rated_file(tmp_path), out=tmp_path / "o", test_fraction=0.2, hard_negatives_per_question=2)
+    config = TrainRMConfig(data=_rated_file(tmp_path), out=tmp_path / "o", test_fraction=0.2, hard_negatives_per_question=2,
+                           length_balance="weight", hard_negatives=augment.HARD_NEGATIVE_KINDS)
     train, test, _ = prepare_pairs(config)
     held_out = {p.question_id for p in test}
     assert held_out and not held_out & {p.question_id for p in train}
@@ -107,6 +108,9 @@ def test_shaping_never_sees_held_out_questions(tmp_path):
     assert shaped.summary["chosen is longer (share of training pairs), before / after balancing"].endswith("0.500")
     with pytest.raises(ConfigError, match="held-out question"):
         shape_training_set(train + test[:1], held_out, config)
+    # The defaults (chosen by measurement: shaping did not help) leave the rated pairs as they are.
+    plain = shape_training_set(train, held_out, TrainRMConfig(data=config.data, out=config.out))
+    assert plain.pairs == train and plain.weights is None
     # A subset of training questions keeps each question's negatives unchanged.
     sub = shape_training_set(train, held_out, replace(config, max_train_questions=5, length_balance="none"))
     keep = set(train_question_order({p.question_id for p in train}, config.seed)[:5])
