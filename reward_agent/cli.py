@@ -320,6 +320,8 @@ def train_rm_command(
     test_fraction: Annotated[float, typer.Option(help="Share of questions held out.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 0,
     max_train_pairs: Annotated[Optional[int], typer.Option(help="Cap on training pairs.")] = None,
+    max_train_questions: Annotated[Optional[int], typer.Option(
+        help="Train on a seeded subset of this many training questions (the held-out questions stay the same).")] = None,
     rm_bench: Annotated[Optional[Path], typer.Option("--rm-bench", help="RM-Bench subset file to evaluate on.")] = None,
     export: Annotated[Optional[Path], typer.Option(help="embedded: also write the trained head here.")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs (embedded default 20, transformers 1).")] = None,
@@ -327,6 +329,19 @@ def train_rm_command(
     batch_size: Annotated[Optional[int], typer.Option(help="Pairs per step (embedded 256, transformers 8).")] = None,
     max_length: Annotated[int, typer.Option(help="transformers: tokens per sequence.")] = 512,
     hidden: Annotated[int, typer.Option(help="embedded: hidden units of the head (0 = linear).")] = 64,
+    length_balance: Annotated[Optional[str], typer.Option(
+        help="Make 'chosen is longer' 50% of training pairs: weight (loss weights), subsample, or none. "
+             "Default: the measured choice.")] = None,
+    hard_negatives: Annotated[Optional[str], typer.Option(
+        help="Comma list of constructed hard negatives (short_chosen, filler, markdown) or 'none'. "
+             "Default: the measured choice.")] = None,
+    hard_negatives_per_question: Annotated[Optional[int], typer.Option(
+        help="Constructed pairs per training question and kind.")] = None,
+    embedding_cache: Annotated[Optional[Path], typer.Option(
+        help="embedded: file caching text embeddings across runs (created if missing).")] = None,
+    baseline: Annotated[Optional[Path], typer.Option(
+        help="embedded: a head file measured beside the new one (the report's before/after).")] = None,
+    judgebench: Annotated[Optional[Path], typer.Option(help="JudgeBench JSONL file to evaluate on.")] = None,
 ) -> None:
     """Train a reward model, evaluate it on held-out questions, write a Markdown report."""
     from dataclasses import replace
@@ -336,6 +351,16 @@ def train_rm_command(
 
     if trainer not in ("embedded", "transformers"):
         _fail(f"--trainer {trainer!r} must be 'embedded' or 'transformers'")
+    if length_balance is not None and length_balance not in ("weight", "subsample", "none"):
+        _fail(f"--length-balance {length_balance!r} must be 'weight', 'subsample' or 'none'")
+    shaping: dict[str, object] = {}
+    if length_balance is not None:
+        shaping["length_balance"] = length_balance
+    if hard_negatives is not None:
+        kinds = [] if hard_negatives.strip() == "none" else [k.strip() for k in hard_negatives.split(",") if k.strip()]
+        shaping["hard_negatives"] = tuple(kinds)
+    if hard_negatives_per_question is not None:
+        shaping["hard_negatives_per_question"] = hard_negatives_per_question
     try:
         emb = EmbeddedTrainConfig(hidden=hidden, seed=seed)
         emb = replace(emb, **{k: v for k, v in {"epochs": epochs, "lr": lr, "batch_size": batch_size}.items()
@@ -343,8 +368,11 @@ def train_rm_command(
         tr_kwargs = {k: v for k, v in {"epochs": epochs, "lr": lr, "batch_size": batch_size}.items() if v is not None}
         config = TrainRMConfig(data=data, out=out, trainer=trainer, base_model=base_model,  # type: ignore[arg-type]
                                min_gap=min_gap, test_fraction=test_fraction, seed=seed,
-                               max_train_pairs=max_train_pairs, rmbench=rm_bench, export=export, embedded=emb,
-                               max_length=max_length, **(tr_kwargs if trainer == "transformers" else {}))
+                               max_train_pairs=max_train_pairs, max_train_questions=max_train_questions,
+                               rmbench=rm_bench, export=export, embedded=emb,
+                               max_length=max_length, embedding_cache=embedding_cache, baseline=baseline,
+                               judgebench=judgebench, **shaping,  # type: ignore[arg-type]
+                               **(tr_kwargs if trainer == "transformers" else {}))
         metrics = train_rm(config)
     except RewardAgentError as exc:
         _fail(str(exc))
@@ -360,6 +388,10 @@ def train_rm_command(
     if metrics.get("rmbench"):
         rb = metrics["rmbench"]
         table.add_row("RM-Bench easy / normal / hard", f"{rb['easy']:.3f} / {rb['normal']:.3f} / {rb['hard']:.3f}")
+    if metrics.get("judgebench"):
+        table.add_row("JudgeBench accuracy", f"{metrics['judgebench']['accuracy']:.3f}")
+    if metrics.get("before"):
+        table.add_row("before: held-out pairwise accuracy", f"{metrics['before']['heldout']['accuracy']:.3f}")
     console.print(table)
     console.print(f"wrote {out / 'report.md'}" + (f" and {export}" if export else ""))
 

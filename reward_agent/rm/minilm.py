@@ -83,6 +83,14 @@ class MiniLMEncoder:
                     self._memo.popitem(last=False)
         return torch.stack([rows[k] for k in keys])
 
+    def remember(self, keys: list[str], vectors: Any) -> None:
+        """Put vectors computed earlier by this encoder (keyed by the texts' sha256, as `encode`
+        keys them) into the memo, growing it to hold them all (train-rm's embedding cache)."""
+        with self._lock:
+            self.memo_size = max(self.memo_size, len(self._memo) + len(keys))
+            for k, row in zip(keys, vectors):
+                self._memo[k] = row
+
     def _encode(self, texts: list[str]) -> Any:
         import torch
 

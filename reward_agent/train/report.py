@@ -102,8 +102,42 @@ def _fmt(x: Any) -> str:
     return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
-def write_report(out_dir: Path, ev: PairEval, info: dict[str, Any], rmbench: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write `report.md`, `histogram.png`, `length_vs_score.png` and `metrics.json` into `out_dir`."""
+def _comparison_rows(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Rows of the before/after table: the same measure of both heads, and the change."""
+
+    def get(m: dict[str, Any], *path: str) -> float | None:
+        for key in path:
+            m = m.get(key) if isinstance(m, dict) else None  # type: ignore[assignment]
+        return m if isinstance(m, (int, float)) else None  # type: ignore[return-value]
+
+    h = after["heldout"]["pairs"]
+    rows = [
+        (f"held-out pairwise accuracy ({h} pairs)", ("heldout", "accuracy")),
+        (f"largest-gap pair per held-out question ({get(after, 'largest_gap_heldout', 'pairs')})",
+         ("largest_gap_heldout", "accuracy")),
+        ("length vs score, Spearman (held-out answers; lower is better)", ("heldout", "length_vs_score", "spearman")),
+        ("RM-Bench chat easy", ("rmbench", "easy")),
+        ("RM-Bench chat normal", ("rmbench", "normal")),
+        ("RM-Bench chat hard", ("rmbench", "hard")),
+        ("RM-Bench chat average", ("rmbench", "average")),
+        ("JudgeBench accuracy (pointwise; ties not correct)", ("judgebench", "accuracy")),
+    ]
+    out = []
+    for label, path in rows:
+        b, a = get(before, *path), get(after, *path)
+        if a is None and b is None:
+            continue
+        delta = f"{a - b:+.3f}" if a is not None and b is not None else "-"
+        out.append(f"| {label} | {_fmt(b) if b is not None else '-'} | {_fmt(a) if a is not None else '-'} | {delta} |")
+    return out
+
+
+def write_report(out_dir: Path, ev: PairEval, info: dict[str, Any], rmbench: dict[str, Any] | None = None, *,
+                 measures: dict[str, Any] | None = None, before: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write `report.md`, `histogram.png`, `length_vs_score.png` and `metrics.json` into `out_dir`.
+
+    `measures` (from `evaluate.evaluate_rm`) adds the largest-gap pairs and JudgeBench; `before`
+    (the same measures of the head this run may replace) adds a before/after table."""
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = evaluate_pairs(ev)
     _histogram(ev, out_dir / "histogram.png", f"held-out pairs (accuracy {metrics['accuracy']:.3f})")
@@ -144,6 +178,24 @@ def write_report(out_dir: Path, ev: PairEval, info: dict[str, Any], rmbench: dic
         "![length vs score](length_vs_score.png)",
         "",
     ]
+    if measures and before:
+        lines += [
+            f"## Before / after (before: head `{before.get('head', 'baseline')}`; after: this run)",
+            "",
+            "| measure | before | after | change |",
+            "| --- | --- | --- | --- |",
+            *_comparison_rows(before, measures),
+            "",
+        ]
+    if measures:
+        lines += [f"- largest-gap pair per held-out question: {_fmt(measures['largest_gap_heldout']['accuracy'])} "
+                  f"({measures['largest_gap_heldout']['pairs']} pairs)", ""]
+        jb = measures.get("judgebench")
+        if jb:
+            lines += [f"## JudgeBench ({jb['file']}, {jb['pairs']} pairs; a pointwise score decides both orders alike)",
+                      "", "| category | pairs | accuracy |", "| --- | --- | --- |",
+                      *[f"| {k} | {v['pairs']} | {v['accuracy']:.3f} |" for k, v in jb["by_category"].items()],
+                      f"| all | {jb['pairs']} | {jb['accuracy']:.3f} |", ""]
     if rmbench:
         lines += [
             f"## RM-Bench ({rmbench.get('file', 'chat')}, {rmbench['items']} items)",
@@ -157,5 +209,10 @@ def write_report(out_dir: Path, ev: PairEval, info: dict[str, Any], rmbench: dic
         lines += ["## Training", "", *[f"- {k}: {_fmt(v)}" for k, v in info["training"].items()], ""]
     (out_dir / "report.md").write_text("\n".join(lines), encoding="utf-8")
     full = {**metrics, "rmbench": rmbench, "info": info}
+    if measures:
+        full["largest_gap_heldout"] = measures["largest_gap_heldout"]
+        full["judgebench"] = measures.get("judgebench")
+    if before:
+        full["before"] = before
     (out_dir / "metrics.json").write_text(json.dumps(full, indent=1, default=str), encoding="utf-8")
     return full

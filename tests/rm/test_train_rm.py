@@ -2,6 +2,7 @@
 the TRL path end to end through `reward-agent train-rm`, and the report they write."""
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -83,6 +84,29 @@ def test_train_rm_command_embedded(tiny_rated, tmp_path):
     out2 = rm.score_batch("Question number 3?", ["A careful answer to question 3: the reason, an example, and a caveat.",
                                                    "no idea 3"])
     assert out2.raw[0] > out2.raw[1]
+
+
+def test_train_rm_command_shaping_options(tiny_rated, tmp_path):
+    out = tmp_path / "shaped"
+    result = CliRunner().invoke(app, ["train-rm", "--data", str(tiny_rated), "--out", str(out), "--epochs", "5",
+                                      "--test-fraction", "0.25", "--length-balance", "weight",
+                                      "--hard-negatives", "filler,markdown", "--hard-negatives-per-question", "1",
+                                      "--embedding-cache", str(tmp_path / "emb.pt")])
+    assert result.exit_code == 0, result.output
+    report = (out / "report.md").read_text()
+    # Every arena pair here has the longer answer chosen; the constructed negatives and the weights balance it.
+    share = re.search(r"before / after balancing: ([0-9.]+) / ([0-9.]+)", report)
+    assert share and float(share.group(1)) < 1.0 and share.group(2) == "0.500"
+    assert "filler 15, markdown 15" in report
+    assert (tmp_path / "emb.pt").is_file()
+    from reward_agent.rm.embedded import load_head
+
+    assert load_head(out / "embedded_rm.safetensors").meta["id"].endswith("-lbw-fi-ma")
+    assert json.loads((out / "embedded_rm.length_control.json").read_text())["head"].endswith("-lbw-fi-ma")
+    bad = CliRunner().invoke(app, ["train-rm", "--data", str(tiny_rated), "--out", str(out), "--length-balance", "more"])
+    assert bad.exit_code == 2 and "--length-balance" in bad.output
+    bad = CliRunner().invoke(app, ["train-rm", "--data", str(tiny_rated), "--out", str(out), "--hard-negatives", "padding"])
+    assert bad.exit_code == 2 and "unknown hard-negative" in " ".join(bad.output.split())
 
 
 def test_train_rm_reports_bad_input(tmp_path):
