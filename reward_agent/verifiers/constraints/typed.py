@@ -308,14 +308,14 @@ PARAMETRISED_EXAMPLE = Example(
     follows="The cat sat. The cat slept.", breaks="The cat sat.", arguments=(("word", "cat"), ("n", 2)),
 )
 PLAIN_EXAMPLE = Example(
-    rule='"end the reply with a question, in at most 12 words"',
-    code="from checklib import count_words\n\ndef check(response):\n"
-         "    return response.rstrip().endswith('?') and count_words(response) <= 12\n",
+    rule='"end the reply with a question mark"',
+    code="def check(response):\n    return response.rstrip().endswith('?')\n",
     follows="Shall we meet at noon?", breaks="Let us meet at noon.",
 )
-# Measured with the 1.5B on IFEval's parameterless ids: an example whose rule was itself about
-# counting sentences ("at most two sentences") was copied, tests included, for `punctuation:no_comma`
-# in every repair round; an example far from any text-statistics rule is not.
+# Measured with the 1.5B: a plain example about counting sentences was copied, tests included, for
+# `punctuation:no_comma`; one with two conditions ("a question, in at most 12 words") had its
+# second condition pasted into unrelated checkers ("starts with 'Primary' and count_words <= 12").
+# A one-condition rule far from text statistics is neither.
 
 
 def example_for(task: TypedTask) -> Example:
