@@ -162,11 +162,12 @@ def detect_language(text):
     return _detect(text)
 
 
+def public_names():
+    """The helpers' names, sorted: what `from checklib import *` stands for."""
+    return [name for name, value in sorted(globals().items())
+            if not name.startswith("_") and name not in ("catalogue", "public_names") and callable(value)]
+
+
 def catalogue():
     """The helpers as the coder model sees them: one line per function (its docstring's first line)."""
-    out = []
-    for name, value in sorted(globals().items()):
-        if name.startswith("_") or name == "catalogue" or not callable(value):
-            continue
-        out.append("- " + (value.__doc__ or name).strip().splitlines()[0])
-    return "\n".join(out)
+    return "\n".join("- " + (globals()[name].__doc__ or name).strip().splitlines()[0] for name in public_names())

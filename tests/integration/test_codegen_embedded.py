@@ -1,7 +1,7 @@
 """The real embedded model (SmolLM2-135M) as the coder of a free-text constraint, end to end through
 `reward_agent.score`.
 
-The verifier's generator (`typed.py`, prompt checker_code_typed.v2) is what runs here. A 135M model
+The verifier's generator (`typed.py`, prompt checker_code_typed.v3) is what runs here. A 135M model
 does not write working checkers: with any of the older prompts (checker_code.v1; v2: one
 worked example, probes as asserts; v3: three worked examples of different shapes) and sampled repair
 rounds it got 0 of 10 constraints through its own self-test in `benchmarks/bench_codegen_embedded.py`
@@ -45,7 +45,7 @@ def test_embedded_coder_end_to_end(tmp_path) -> None:
     signal = result.signals["constraints"]
     assert signal.status == "ok", signal.error
     (generated,) = signal.evidence["generated_checkers"]
-    assert generated["constraint"] == CONSTRAINT and generated["prompt_version"] == "checker_code_typed.v2"
+    assert generated["constraint"] == CONSTRAINT and generated["prompt_version"] == "checker_code_typed.v3"
     assert generated["model_calls"] == 1  # one try, no repair round in this context
     assert signal.model_calls == generated["model_calls"] and result.model_calls >= signal.model_calls
     entries = [row[0] for row in signal.evidence["per_response"]]

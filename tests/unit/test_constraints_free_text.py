@@ -57,7 +57,7 @@ def test_generated_checker_verdicts_appear_in_the_evidence(coder, tmp_path) -> N
     (generated,) = signal.evidence["generated_checkers"]
     assert generated["status"] == "ok" and len(generated["code_sha256"]) == 64 and "def check" in generated["code"]
     assert "net_namespace" in signal.evidence["sandbox"]["layers"] or "rlimits" in signal.evidence["sandbox"]["layers"]
-    assert signal.evidence["prompt_versions"] == {"checker_code": "checker_code_typed.v2"}
+    assert signal.evidence["prompt_versions"] == {"checker_code": "checker_code_typed.v3"}
 
 
 def test_best_of_n_and_a_second_epoch_make_no_new_calls(coder, tmp_path) -> None:

@@ -105,3 +105,28 @@ def test_a_quoted_key_word_is_widened_to_its_instruction() -> None:
     prompt = "Begin your reply with the word 'Primary'. Describe a school day in under 50 words."
     spec, _ = to_constraint(ExtractedItem(type="free_text", text="Primary"), prompt)
     assert spec is not None and spec.kwargs == {"text": "Begin your reply with the word 'Primary'."}
+
+
+@pytest.mark.parametrize("text", [
+    "Begin your reply with the word 'Primary'.", "Make sure the words 'tide' and 'horizon' both show up.",
+    "The whole output must be valid JSON and nothing else.", "Respond in German only.", "Add a P.S. at the end.",
+    "Keep it under 50 words", "Wrap your entire response in double quotation marks.", "Give two different responses.",
+    "Answer with one of: My answer is yes., My answer is no.", "No commas allowed.",
+])
+def test_form_constraints_name_a_checkable_property(text: str) -> None:
+    assert llm_extract.names_form_property(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Write an email to my boss telling him that I am quitting.", "Are hamburgers sandwiches?",
+    "One person must be dressed up in a ball gown.", "WRITE ME A RESUME",
+])
+def test_task_restatements_name_none(text: str) -> None:
+    assert not llm_extract.names_form_property(text)
+
+
+def test_a_restated_task_is_dropped_with_a_note_and_is_not_a_fallback(monkeypatch) -> None:
+    extraction, _ = run(monkeypatch, as_json({"type": "free_text", "kwargs": {}, "text": "Write a poem about the sea"}))
+    assert extraction.method == "llm" and extraction.fallback is None
+    assert [c.id for c in extraction.constraints] == ["change_case:english_lowercase"]
+    assert any("names no property of the response's form" in n for n in extraction.notes)

@@ -21,6 +21,7 @@ from reward_agent.verifiers.constraints.typed import (
     generate_typed_checker,
     parse_typed_answer,
     task_for,
+    task_for_text,
 )
 from reward_agent.verifiers.constraints.verifier import check_entries, route
 
@@ -185,3 +186,73 @@ def test_a_copy_of_the_prompts_example_is_sent_back() -> None:
     model = scripted(example, GOOD)
     checker = asyncio.run(generate_typed_checker(TASK, model, repair_rounds=1, limits=LIMITS))
     assert checker.status == "ok" and checker.model_calls == 2 and "copies the example" in checker.attempts[0]
+
+
+PLAIN = TypedTask("detectable_format:title", "a title wrapped in double angular brackets", (), "registry")
+
+
+def test_a_single_function_under_another_name_is_read_as_check() -> None:
+    # What the 1.5B wrote for detectable_format:title (named after the id, asserts calling it so).
+    raw = ("```python\nimport re\n\ndef detectable_format(response):\n"
+           "    return re.search(r'<<[^<>]+>>', response) is not None\n\n"
+           "assert detectable_format('<<Ode>> a poem')\nassert not detectable_format('Ode, a poem')\n```")
+    draft = parse_typed_answer(raw, PLAIN)
+    assert not isinstance(draft, str)
+    assert "def check(response)" in draft.code and "detectable_format" not in draft.code
+    assert [(p.expect, p.response) for p in draft.probes] == [(True, "<<Ode>> a poem"), (False, "Ode, a poem")]
+    verdicts = asyncio.run(run_checker(bind(draft.code, {}), ["<<T>> x", "x"], LIMITS))
+    assert [o.status for o in verdicts.outcomes] == ["passed", "failed"]
+
+
+def test_two_functions_none_named_check_are_still_sent_back() -> None:
+    raw = ("```python\ndef a(response):\n    return True\n\ndef b(response):\n    return a(response)\n\n"
+           "assert b('x')\nassert not b('y')\n```")
+    problem = parse_typed_answer(raw, PLAIN)
+    assert isinstance(problem, str) and "def check" in problem
+
+
+def test_a_star_import_of_the_helper_module_runs_with_the_named_helpers() -> None:
+    raw = ("```python\nfrom checklib import *\n\ndef check(response):\n"
+           "    return contains(response, 'tide') and contains(response, 'horizon')\n\n"
+           "assert check('The tide met the horizon.')\nassert not check('The tide met the sky.')\n```")
+    draft = parse_typed_answer(raw, PLAIN)
+    assert not isinstance(draft, str)
+    assert "import *" not in draft.code and "contains" in draft.code.split("\n")[0]
+    verdicts = asyncio.run(run_checker(bind(draft.code, {}), ["tide, horizon", "tide only", "Horizon and TIDE"],
+                                       LIMITS))
+    assert [o.status for o in verdicts.outcomes] == ["passed", "failed", "passed"]
+
+
+# The 1.5B's answers for the tide/horizon phrasing (issue 11), shortened: right functions, wrong labels.
+BOTH = "def check(response):\n    return 'tide' in response.lower() and 'horizon' in response.lower()\n"
+BOTH_WORDS = ("import re\n\ndef check(response):\n"
+              "    return bool(re.search(r'tide', response, re.I)) and 'horizon' in response.lower()\n")
+TIDE_DRAFTS = [
+    f"```python\n{BOTH}\nassert check('The tide and the horizon.')\n"
+    "assert not check('The tide is rising, but the horizon is not visible.')\n```",
+    f"```python\n{BOTH_WORDS}\nassert check('The tide is rising.')\nassert not check('The tide is falling.')\n```",
+    f"```python\n{BOTH}\nassert check('Tide, horizon.')\nassert not check('The tide is rising, and the horizon is visible.')\n```",
+]
+
+
+def test_a_clear_majority_of_drafts_behaving_alike_is_kept_when_the_labels_are_wrong() -> None:
+    task = task_for_text("Make sure the words 'tide' and 'horizon' both show up.")
+    checker = asyncio.run(generate_typed_checker(task, scripted(*TIDE_DRAFTS), repair_rounds=2, limits=LIMITS))
+    assert checker.status == "ok" and checker.model_calls == 3
+    votes = (checker.probes or {}).get("votes", "")
+    assert '"selection": "behaviour-majority"' in votes and '"group": 3' in votes
+    verdicts = asyncio.run(run_checker(bind(checker.code or "", {}), ["The tide met the horizon.", "The tide."], LIMITS))
+    assert [o.status for o in verdicts.outcomes] == ["passed", "failed"]
+
+
+def test_no_majority_or_a_constant_function_is_no_checker() -> None:
+    task = task_for_text("Make sure the words 'tide' and 'horizon' both show up.")
+    one_word = "def check(response):\n    return 'tide' in response\n"
+    split = [TIDE_DRAFTS[0], TIDE_DRAFTS[1],
+             f"```python\n{one_word}\nassert check('tide')\nassert not check('The tide and the horizon.')\n```"]
+    checker = asyncio.run(generate_typed_checker(task, scripted(*split), repair_rounds=2, limits=LIMITS))
+    assert checker.status == "dropped"  # two of three alike: not the >= 3 the majority needs
+    always = "def check(response):\n    return True\n"
+    constant = [f"```python\n{always}\nassert check('a')\nassert not check('b{i}')\n```" for i in range(3)]
+    checker = asyncio.run(generate_typed_checker(task, scripted(*constant), repair_rounds=2, limits=LIMITS))
+    assert checker.status == "dropped"  # alike, but it checks nothing

@@ -139,6 +139,35 @@ def whole_statement(text: str, prompt: str) -> str:
     return text
 
 
+# Words that name a property code can check in a response: its units (words, sentences, lines...),
+# counts and bounds, format, case, punctuation, where it starts or ends, what it must include or
+# avoid, its language. The extractor model also lists the task itself ("Write a resume for a
+# fresh high school graduate ...", "Are hamburgers sandwiches?": 9 of its 10 additions on the
+# first 25 IFEval prompts); such an item names none of these, and a checker written for it would
+# grade the content with made-up rules, so it is dropped with a note. Digits count (a bound).
+_LANGUAGES = ("english|french|german|spanish|italian|portuguese|dutch|russian|chinese|japanese|korean|arabic|"
+              "hindi|bengali|urdu|persian|farsi|turkish|greek|hebrew|polish|swedish|finnish|danish|norwegian|"
+              "thai|vietnamese|indonesian|swahili|tamil|telugu|marathi|gujarati|kannada|punjabi|nepali")
+FORM_PROPERTY = re.compile(
+    r"\b(?:words?|sentences?|paragraphs?|lines?|letters?|characters?|syllables?|bullet(?:s|ed)?|lists?|items?|"
+    r"sections?|titles?|headings?|headers?|json|xml|yaml|html|markdown|csv|tables?|code blocks?|format(?:ted)?|"
+    r"quot(?:e|es|ed|ation|ations)|commas?|punctuation|periods?|question marks?|exclamation(?: marks?)?|colons?|"
+    r"semicolons?|hyphens?|dash(?:es)?|asterisks?|brackets?|parenthes[ie]s|capital(?:s|ized|ised|ization)?|"
+    r"upper ?case|lower ?case|caps|begin(?:s|ning)?|start(?:s|ing)?|end(?:s|ing)?|finish(?:es)?|conclude|"
+    r"include[sd]?|including|mention(?:s|ed)?|contains?|use|using|avoid|without|never|omit|exactly|at least|"
+    r"at most|no more than|fewer than|less than|more than|maximum|minimum|digits?|numbers?|numbered|times|"
+    r"twice|once|language|" + _LANGUAGES + r"|highlight(?:s|ed)?|emphasi[sz]ed?|bold|italics?|postscript|"
+    r"placeholders?|repeat(?:ed)?|separated?|wrap(?:ped)?|enclosed?|responses|(?:answer|respond|reply) (?:with|in|only)|"
+    r"\d+)\b|p\.\s?s\.",
+    re.IGNORECASE,
+)
+
+
+def names_form_property(text: str) -> bool:
+    """Whether a free-text constraint names something code can check (see FORM_PROPERTY)."""
+    return FORM_PROPERTY.search(text) is not None
+
+
 def to_constraint(item: ExtractedItem, prompt: str) -> tuple[ConstraintSpec | None, str | None]:
     """The validated constraint for one item, or None; plus a note on anything changed or dropped."""
     text = item.text.strip()
@@ -147,6 +176,9 @@ def to_constraint(item: ExtractedItem, prompt: str) -> tuple[ConstraintSpec | No
     text = whole_statement(text, prompt)
     free = ConstraintSpec(id=FREE_TEXT_ID, kwargs={"text": text}, source="llm", text=text)
     if item.type == FREE_TEXT_ID:
+        if not names_form_property(text):
+            return None, (f"dropped {text[:80]!r}: it names no property of the response's form (a restatement "
+                          "of the task?)")
         return free, None
     if item.type not in CHECKERS:
         return free, f"unknown checker {item.type!r}: kept as free text"
@@ -225,7 +257,8 @@ async def extract_with_llm(prompt: str, spec: ModelSpec, cache: Cache | None = N
             kept.append(constraint)
         if note:
             notes.append(note)
-    if answer.value.constraints and not kept:
+    grounded = [item for item in answer.value.constraints if is_grounded(item.text.strip(), prompt)]
+    if answer.value.constraints and not grounded:  # only hallucinations: the model's answer says nothing
         return Extraction(rules, "rules", answer.model_calls, answer.cached, template.version,
                           fallback="no constraint the extractor model listed is stated in the prompt; rules decided",
                           notes=notes)

@@ -18,7 +18,10 @@ Generation (`generate_typed_checker`):
 3. when no draft passed its own asserts, consensus (`_consensus`): the functions and tests of every
    draft that ran are pooled, and a group of at least two drafts with identical verdicts on all of
    them that agrees with most of the pooled asserts is kept (a right function whose tests were
-   wrong in every round); otherwise the task is dropped.
+   wrong in every round);
+4. failing that, the behaviour majority (`_behaviour_majority`): the tests' labels are set aside and
+   a clear majority of drafts (>= 3, and more than half) behaving identically on the pooled test
+   responses is kept, its verdicts not all alike; otherwise the task is dropped.
 
 Cached like free-text checkers (content-addressed: task identity, model, prompt version, rounds,
 candidates, sandbox policy), dropped ones too; example argument values shown to the model are not
@@ -210,15 +213,68 @@ class TypedDraft:
     probes: tuple[Probe, ...]
 
 
+class _Renamed(ast.NodeTransformer):
+    """The model's one function, named `check` (its definition and every use, asserts included)."""
+
+    def __init__(self, old: str) -> None:
+        self.old = old
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        if node.name == self.old:
+            node.name = "check"
+        self.generic_visit(node)
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        if node.id == self.old:
+            node.id = "check"
+        return node
+
+
+class _StarExpanded(ast.NodeTransformer):
+    """`from checklib import *` as the explicit list of checklib's public helpers.
+
+    The gate refuses star imports (it must know every name a program can reach); for the vetted
+    helper module the list is known, and the 1.5B writes the star form often enough to lose
+    otherwise-right checkers to it (measured: the tide/horizon phrasing's last draft).
+    """
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.ImportFrom:
+        if node.module == "checklib" and not node.level and [a.name for a in node.names] == ["*"]:
+            node.names = [ast.alias(name=n) for n in checklib.public_names()]
+        return node
+
+
+def _checker_tree(raw: str) -> ast.Module | str:
+    """The syntax tree of the answer's checker, its function named `check`; or the problem.
+
+    The first block that defines `check` is taken as before. Failing that, a block that defines
+    exactly one top-level function under another name is taken with that function renamed: the
+    1.5B names it after the instruction id (`def detectable_format(response)`) with asserts that
+    call it by that name, which is the same checker.
+    """
+    blocks = _BLOCK.findall(raw)
+    named = [b for b in blocks if "def check" in b]
+    for block in named[:1] or blocks:
+        try:
+            tree = ast.parse(block)
+        except SyntaxError as exc:
+            if named:
+                return f"the code does not parse: line {exc.lineno}: {exc.msg}"
+            continue
+        functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+        if named or len(functions) == 1:
+            if not named:
+                tree = _Renamed(functions[0].name).visit(tree)
+            return _StarExpanded().visit(tree)
+    return "the answer has no ```python code block defining `def check(response, ...)`"
+
+
 def parse_typed_answer(raw: str, task: TypedTask) -> TypedDraft | str:
     """The function and its asserts from a model answer, or the problem to send back."""
-    blocks = [b for b in _BLOCK.findall(raw) if "def check" in b]
-    if not blocks:
-        return "the answer has no ```python code block defining `def check(response, ...)`"
-    try:
-        tree = ast.parse(blocks[0])
-    except SyntaxError as exc:
-        return f"the code does not parse: line {exc.lineno}: {exc.msg}"
+    tree = _checker_tree(raw)
+    if isinstance(tree, str):
+        return tree
     probes: list[Probe] = []
     keep: list[ast.stmt] = []
     # Positional test arguments follow the function's own parameter order (after `response`).
@@ -379,7 +435,10 @@ def cache_key(task: TypedTask, model: BaseChatModel, repair_rounds: int, candida
         "repair_prompt_version": load_prompt(REPAIR_PROMPT_NAME).version,
         "repair_rounds": repair_rounds,
         "candidates": candidates,
-        "selection": "own-tests, else consensus.v1",
+        "selection": "own-tests, else consensus.v1, else behaviour-majority.v1",
+        # How answers are read (a single function under another name is renamed to `check`;
+        # `from checklib import *` is expanded): it decides which drafts run at all.
+        "parse": "v2",
         "sampling": {"temperature": REPAIR_TEMPERATURE, "seeds": "candidate*10+round"},
         "policy": POLICY_VERSION,
     }
@@ -452,6 +511,8 @@ async def _write_and_vote(
     if not drafts:
         tried = [d for c in made for d in c.tried]
         salvaged = await _consensus(tried, pool, limits) if len(tried) >= CONSENSUS_MIN_DRAFTS else None
+        if salvaged is None and len(tried) >= MAJORITY_MIN_DRAFTS:
+            salvaged = await _behaviour_majority(tried, pool, limits)
         if salvaged is not None:
             chosen, votes = salvaged
             return _accepted(result, chosen, votes)
@@ -519,6 +580,44 @@ async def _consensus(
     agreed = sum(v is not None and v == p.expect for p, v in zip(probes, verdicts))
     return chosen, {"selection": "consensus", "drafts": len(tried), "group": len(groups[verdicts]),
                     "agreed": agreed, "asserts": len(probes)}
+
+
+# The behaviour majority needs this many drafts that behave identically, and more than half of all.
+MAJORITY_MIN_DRAFTS = 3
+
+
+async def _behaviour_majority(
+    tried: list[TypedDraft], pool: SandboxPool, limits: Limits
+) -> tuple[TypedDraft, dict[str, Any]] | None:
+    """A checker from drafts whose *tests* disagree with them, when most drafts behave the same.
+
+    Measured with the 1.5B on the issue's phrasings: its functions are right and its labels are
+    not, in every round and every sample ("The tide is rising, and the horizon is visible." labelled
+    as breaking "the words 'tide' and 'horizon' both show up"; `{"name": "Alice"}` labelled as not
+    JSON), so the pooled tests are wrong more often than right and `_consensus` rightly refuses.
+    Independent samples that converge on the same behaviour are evidence of their own (execution-
+    based majority voting over programs, as in MBR-exec, Shi et al. 2022; our own small version):
+    the test *responses* are kept as probes, their labels ignored, and a group of drafts with
+    identical verdicts on every probe wins when it holds at least `MAJORITY_MIN_DRAFTS` drafts and
+    more than half of all drafts that ran, and its verdicts are not all the same (a function that
+    passes or fails everything checks nothing). Errors on a probe split groups like any verdict.
+    The evidence says `selection: behaviour-majority` and how many of the pooled labels it agreed
+    with, so a user can see it was not confirmed by tests.
+    """
+    probes = tuple(dict.fromkeys(p for d in tried for p in d.probes))
+    if not probes:
+        return None
+    runs = await asyncio.gather(*(run_probes(d.code, probes, pool, limits) for d in tried))
+    groups: dict[tuple[bool | None, ...], list[int]] = {}
+    for i, outcomes in enumerate(runs):
+        groups.setdefault(tuple(o.verdict for o in outcomes), []).append(i)
+    verdicts, members = max(groups.items(), key=lambda item: (len(item[1]), -item[1][0]))
+    if (len(members) < MAJORITY_MIN_DRAFTS or 2 * len(members) <= len(tried) or None in verdicts
+            or len(set(verdicts)) < 2):
+        return None
+    agreed = sum(v == p.expect for p, v in zip(probes, verdicts))
+    return tried[members[0]], {"selection": "behaviour-majority", "drafts": len(tried), "group": len(members),
+                               "labels_agreed": agreed, "asserts": len(probes)}
 
 
 async def generate_typed_checker(
