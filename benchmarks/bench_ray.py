@@ -152,9 +152,9 @@ def main() -> None:
     parser.add_argument("--label", default="local", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.local_only:
-        from reward_agent.bench.suite import BENCHES
+        from reward_agent.bench.registry import BENCHMARKS
 
-        items = BENCHES[NAME].load(args.data)[: args.limit]
+        items = BENCHMARKS.get(NAME).load(args.data)[: args.limit]
         print(json.dumps(run_local(items, args.out, args.scratch, args.concurrency, args.label)))
         return
     from reward_agent.bench.rundir import default_out
@@ -165,9 +165,9 @@ def main() -> None:
 
     import ray
 
-    from reward_agent.bench.suite import BENCHES
+    from reward_agent.bench.registry import BENCHMARKS
 
-    items = BENCHES[NAME].load(args.data)[: args.limit]
+    items = BENCHMARKS.get(NAME).load(args.data)[: args.limit]
     scratch = out / "runs"
     scratch.mkdir(parents=True, exist_ok=True)
     modes = [run_local_fresh(args, scratch / "local", scratch, "local")]

@@ -1,26 +1,59 @@
-"""`reward-agent bench NAME`: the benchmark commands (ifeval-verify, rm-bench, judgebench,
-ifbench-pairs, pairs), on `bench_app`, which this module owns and `cli` mounts as `bench`.
+"""`reward-agent bench NAME`: the benchmark commands, on `bench_app`, which this module owns and
+`cli` mounts as `bench`.
 
-The suite commands take the same options and write `DIR/metrics.json`, `DIR/results.jsonl`,
-`DIR/report.md` and PNG plots; a re-run of the same command resumes where the last one stopped.
+`ifeval-verify`, then one command per entry of the benchmark registry (`bench.registry.BENCHMARKS`:
+rm-bench, judgebench, ifbench-pairs, pairs and any registered later). The registry commands take
+the same options and write `DIR/metrics.json`, `DIR/results.jsonl`, `DIR/report.md` and PNG plots;
+a re-run of the same command resumes where the last one stopped.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
+from .bench.registry import BENCHMARKS, BenchmarkSpec
 from .cli_common import ConfigOpt, ProfileOpt, console, context_or_fail, fail
 from .cli_ray import CpusOpt, GpusOpt, RayAddressOpt, RayOpt, WorkersOpt, ray_settings
 from .errors import RewardAgentError
 
-bench_app = typer.Typer(help="Benchmarks of the reward system.", no_args_is_help=True)
+class _RegistryTyper(typer.Typer):
+    """A Typer group whose command list is brought up to date with BENCHMARKS whenever it is read
+    (Typer reads it when it builds the CLI), so a benchmark registered after this module was
+    imported is a `bench` command too. `make_command` is set once this module has defined it."""
+
+    make_command: Callable[[BenchmarkSpec], Callable[..., None]] | None = None
+
+    @property
+    def registered_commands(self) -> list[Any]:
+        if self.make_command is not None and not self._syncing:
+            self._syncing = True  # `self.command` below reads this property again
+            try:
+                for name in BENCHMARKS:
+                    if name not in self._from_registry:
+                        self._from_registry.add(name)
+                        self.command(name)(self.make_command(BENCHMARKS.get(name)))
+            finally:
+                self._syncing = False
+        return self._commands
+
+    @registered_commands.setter
+    def registered_commands(self, value: list[Any]) -> None:  # Typer's __init__ sets it
+        self._from_registry: set[str] = set()
+        self._syncing = False
+        self._commands = value
 
 
+bench_app = _RegistryTyper(help="Benchmarks of the reward system.", no_args_is_help=True)
+
+
+# Not a registry entry: it measures verdict agreement of the constraint verifier alone, not rewards
+# through the suite driver, and takes its own options (--gold-constraints/--extract, --checkers).
 @bench_app.command("ifeval-verify")
 def bench_ifeval_verify(
     data: Annotated[Path, typer.Option(help="A *_verdicts.jsonl file of reference verdicts.")],
@@ -63,17 +96,10 @@ def bench_ifeval_verify(
     console.print(f"wrote {out / 'metrics.json'}, {out / 'results.jsonl'} and {out / 'report.md'}")
 
 
-HELP = {
-    "rm-bench": "RM-Bench (chat/code/... files or a folder of them): all 6 responses of an item in one request; "
-                "3x3 style matrix and easy/normal/hard per domain, ties wrong as in the reference.",
-    "judgebench": "JudgeBench pairs judged in both orders; reference +1/-1 rule; accuracy per source and category.",
-    "ifbench-pairs": "RewardAgent's IFBench pairs (text_chosen/text_rejected chats); accuracy per level, "
-                     "chosen position drawn per item from --seed.",
-    "pairs": "Any JSONL of prompt, chosen, rejected (optional id, subset); accuracy per subset.",
-}
+def _make_command(spec: BenchmarkSpec):
+    """The `bench NAME` command of a registered benchmark (the options every suite benchmark takes)."""
+    name = spec.name
 
-
-def _make_command(name: str):
     def command(
         data: Annotated[Path, typer.Option(help="Benchmark data file (rm-bench: a file or a folder of *.json).")],
         out: Annotated[Path, typer.Option(help="Output directory (resumed if it holds a partial run).")],
@@ -107,23 +133,25 @@ def _make_command(name: str):
         except RewardAgentError as exc:
             fail(str(exc))
             return
-        _print_summary(name, metrics, out)
+        _print_summary(spec, metrics, out)
 
-    command.__doc__ = HELP[name]
+    command.__doc__ = spec.help
     command.__name__ = f"bench_{name.replace('-', '_')}"
     return command
 
 
-def _print_summary(name: str, metrics: dict[str, Any], out: Path) -> None:
-    table = Table(title=f"bench {name}")
+bench_app.make_command = _make_command
+
+
+def _print_summary(spec: BenchmarkSpec, metrics: dict[str, Any], out: Path) -> None:
+    table = Table(title=f"bench {spec.name}")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in ("items", "pairs", "accuracy", "hard", "normal", "easy", "correct", "wrong", "incorrect", "tie",
-                "no_reward", "failed"):
+    for key in spec.summary_keys:
         if key in metrics:
             value = metrics[key]
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    for group in ("per_domain", "per_category", "per_subset"):
+    for group in spec.summary_groups:
         for sub, sm in metrics.get(group, {}).items():
             value = sm.get("average", sm.get("accuracy"))
             table.add_row(f"  {sub}", f"{value:.4f}")
@@ -134,10 +162,6 @@ def _print_summary(name: str, metrics: dict[str, Any], out: Path) -> None:
     table.add_row("model calls / item", str(eff["model_calls"]["per_item_total"]))
     console.print(table)
     console.print(f"wrote {out / 'metrics.json'}, {out / 'results.jsonl'} and {out / 'report.md'}")
-
-
-for _name in HELP:
-    bench_app.command(_name)(_make_command(_name))
 
 
 def _per_id_table(per_id: dict[str, Any]) -> str:

@@ -211,6 +211,11 @@ JUDGERS.register("gated", judge_gated)
 JUDGERS.register("llm", judge_llm)
 
 
+def register_judger(name: str, judger: JudgerFn, *, replace: bool = False) -> None:
+    """Make `judger(request, signals, context) -> Judgement` selectable as `RewardContext(judger=name)`."""
+    JUDGERS.register(name, judger, replace=replace)
+
+
 def best_index(rewards: list[float | None]) -> int | None:
     """Index of the highest reward, first on ties; None when no reward exists."""
     scored = [(r, -i) for i, r in enumerate(rewards) if r is not None]

@@ -35,6 +35,9 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, T | str] = {}
+        # Bumped by every register/unregister (not by importing a lazy entry), so whoever built
+        # something from the entries (e.g. the graph behind `score`) can tell it is out of date.
+        self.version = 0
 
     def register(self, name: str, entry: T | str, *, replace: bool = False) -> None:
         """Register `entry` (or a lazy target string) under `name`."""
@@ -43,9 +46,11 @@ class Registry(Generic[T]):
         if name in self._entries and not replace:
             raise ConfigError(f"{self.kind} {name!r} is already registered; pass replace=True to override")
         self._entries[name] = entry
+        self.version += 1
 
     def unregister(self, name: str) -> None:
-        self._entries.pop(name, None)
+        if self._entries.pop(name, None) is not None:
+            self.version += 1
 
     def get(self, name: str) -> T:
         """The entry for `name`, importing it if it was registered lazily."""

@@ -1,15 +1,15 @@
-"""The benchmarks `reward-agent bench NAME` runs, and the driver they share.
+"""The built-in benchmarks `reward-agent bench NAME` runs, and the driver they share.
 
-A benchmark is a loader (data -> (id, item) in dataset order), a work function (item -> row, via
-the reward graph), a metrics function over the rows, and its plots. `run_bench` wires one through
-the resumable runner and writes `metrics.json`, `results.jsonl`, `report.md` and PNGs into `out`.
+A benchmark is a `BenchmarkSpec` in `bench.registry.BENCHMARKS`: a loader (data -> (id, item) in
+dataset order), a work function (item -> row, via the reward graph), a metrics function over the
+rows, and its report. `run_bench` wires one through the resumable runner and writes
+`metrics.json`, `results.jsonl`, `report.md` and PNGs into `out`.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +21,9 @@ from ..batch.scoring import run_config
 from ..context import RewardContext, load_context
 from ..errors import ConfigError
 from . import judgebench, pairs, rm_bench_run
+from .registry import BENCHMARKS, BenchmarkSpec, Rows
 
-__all__ = ["BENCHES", "Bench", "run_bench"]
-
-Rows = list[dict[str, Any]]
-Plot = tuple[str, Path]
-
-
-@dataclass(frozen=True)
-class Bench:
-    name: str
-    title: str
-    load: Callable[[Path], list[tuple[str, dict[str, Any]]]]
-    make_work: Callable[[RewardContext, int], Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]
-    metrics: Callable[[Rows, float | None], dict[str, Any]]
-    report: Callable[[Rows, dict[str, Any], Path], tuple[list[tuple[str, Any]], list[tuple[str, str]], list[Plot]]]
-    requests_per_item: int = 1
+__all__ = ["IFBENCH_PAIRS", "JUDGEBENCH", "PAIRS", "RM_BENCH", "bench_work", "run_bench"]
 
 
 # -- RM-Bench ---------------------------------------------------------------------------------------
@@ -120,29 +107,52 @@ def _tie(default: float) -> Callable[[float | None], float]:
     return lambda given: default if given is None else given
 
 
-BENCHES: dict[str, Bench] = {
-    "rm-bench": Bench(
-        "rm-bench", "RM-Bench", rm_bench_run.load_rmbench,
-        lambda ctx, seed: rm_bench_run.make_rmbench_work(ctx, seed),
-        lambda rows, tie: rm_bench_run.rmbench_metrics(rows, _tie(0.0)(tie)), _rmbench_report),
-    "judgebench": Bench(
-        "judgebench", "JudgeBench", judgebench.load_judgebench,
-        lambda ctx, seed: judgebench.make_judgebench_work(ctx),
-        lambda rows, tie: judgebench.judgebench_metrics(rows), _judgebench_report, requests_per_item=2),
-    "ifbench-pairs": Bench(
-        "ifbench-pairs", "IFBench pairs (RewardAgent)", lambda p: pairs.with_keys(pairs.load_ifbench_pairs(p)),
-        lambda ctx, seed: pairs.make_pair_work(ctx, seed),
-        lambda rows, tie: pairs.pairwise_metrics(rows, _tie(0.5)(tie)), _pairs_report),
-    "pairs": Bench(
-        "pairs", "Preference pairs", lambda p: pairs.with_keys(pairs.load_pairs(p)),
-        lambda ctx, seed: pairs.make_pair_work(ctx, seed),
-        lambda rows, tie: pairs.pairwise_metrics(rows, _tie(0.5)(tie)), _pairs_report),
-}
+RM_BENCH = BenchmarkSpec(
+    "rm-bench",
+    "RM-Bench (chat/code/... files or a folder of them): all 6 responses of an item in one request; "
+    "3x3 style matrix and easy/normal/hard per domain, ties wrong as in the reference.",
+    "RM-Bench", rm_bench_run.load_rmbench,
+    lambda ctx, seed: rm_bench_run.make_rmbench_work(ctx, seed),
+    lambda rows, tie: rm_bench_run.rmbench_metrics(rows, _tie(0.0)(tie)), _rmbench_report,
+    summary_keys=("items", "accuracy", "hard", "normal", "easy", "failed"), summary_groups=("per_domain",))
+JUDGEBENCH = BenchmarkSpec(
+    "judgebench",
+    "JudgeBench pairs judged in both orders; reference +1/-1 rule; accuracy per source and category.",
+    "JudgeBench", judgebench.load_judgebench,
+    lambda ctx, seed: judgebench.make_judgebench_work(ctx),
+    lambda rows, tie: judgebench.judgebench_metrics(rows), _judgebench_report, requests_per_item=2,
+    summary_keys=("pairs", "accuracy", "correct", "incorrect", "tie", "failed"), summary_groups=("per_category",),
+    no_tie_credit="its reference rule scores a tied decision 0 in the +1/-1 sum")
+IFBENCH_PAIRS = BenchmarkSpec(
+    "ifbench-pairs",
+    "RewardAgent's IFBench pairs (text_chosen/text_rejected chats); accuracy per level, "
+    "chosen position drawn per item from --seed.",
+    "IFBench pairs (RewardAgent)", lambda p: pairs.with_keys(pairs.load_ifbench_pairs(p)),
+    lambda ctx, seed: pairs.make_pair_work(ctx, seed),
+    lambda rows, tie: pairs.pairwise_metrics(rows, _tie(0.5)(tie)), _pairs_report,
+    summary_keys=("items", "accuracy", "correct", "wrong", "tie", "no_reward", "failed"),
+    summary_groups=("per_subset",))
+PAIRS = BenchmarkSpec(
+    "pairs",
+    "Any JSONL of prompt, chosen, rejected (optional id, subset); accuracy per subset.",
+    "Preference pairs", lambda p: pairs.with_keys(pairs.load_pairs(p)),
+    lambda ctx, seed: pairs.make_pair_work(ctx, seed),
+    lambda rows, tie: pairs.pairwise_metrics(rows, _tie(0.5)(tie)), _pairs_report,
+    summary_keys=IFBENCH_PAIRS.summary_keys, summary_groups=IFBENCH_PAIRS.summary_groups)
+
+
+def summary_report(spec: BenchmarkSpec) -> Callable[[Rows, dict[str, Any], Path], Any]:
+    """The report of a benchmark that names none: its summary keys present in the metrics, no plots."""
+
+    def report(rows: Rows, m: dict[str, Any], out: Path):
+        return [(k, m[k]) for k in spec.summary_keys if k in m], [], []
+
+    return report
 
 
 def bench_work(name: str, context: RewardContext, seed: int) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
     """The work function of benchmark `name` (module level so that a Ray actor can build it by reference)."""
-    return BENCHES[name].make_work(context, seed)
+    return BENCHMARKS.get(name).make_work(context, seed)
 
 
 def _existing(out: Path, items: list[tuple[str, dict[str, Any]]]) -> BatchReport:
@@ -170,16 +180,13 @@ def run_bench(name: str, data: str | Path, out: str | Path, *, limit: int | None
     `report_only` scores nothing: metrics, plots and report are recomputed from the rows already in
     `out/results.jsonl` (another `tie_credit`, a newer report layout), whatever configuration made them.
     """
-    bench = BENCHES.get(name)
-    if bench is None:
-        raise ConfigError(f"unknown benchmark {name!r}; known: {', '.join(BENCHES)}")
+    bench = BENCHMARKS.get(name)  # an unknown name fails with the known ones and "did you mean"
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit must be >= 1, got {limit}")
     if tie_credit is not None and not 0.0 <= tie_credit <= 1.0:
         raise ConfigError(f"--tie-credit must be in [0, 1], got {tie_credit}")
-    if tie_credit is not None and name == "judgebench":
-        raise ConfigError("--tie-credit does not apply to judgebench: its reference rule scores a tied "
-                          "decision 0 in the +1/-1 sum")
+    if tie_credit is not None and bench.no_tie_credit:
+        raise ConfigError(f"--tie-credit does not apply to {name}: {bench.no_tie_credit}")
     data, out = Path(data), Path(out)
     if not data.exists():
         raise ConfigError(f"--data {str(data)!r} does not exist")
@@ -198,7 +205,7 @@ def run_bench(name: str, data: str | Path, out: str | Path, *, limit: int | None
     metrics: dict[str, Any] = {"bench": name, "data": str(data), "seed": seed, "limit": limit,
                                **bench.metrics(report.rows, tie_credit)}
     metrics["efficiency"] = efficiency_summary(report, before, requests_per_item=bench.requests_per_item)
-    summary, sections, plots = bench.report(report.rows, metrics, out)
+    summary, sections, plots = (bench.report or summary_report(bench))(report.rows, metrics, out)
     write_metrics(out, metrics)
     rate = metrics["efficiency"].get("all_runs", metrics["efficiency"]["run"])["items_per_s"]
     summary.append(("items/s (all invocations)", rate))

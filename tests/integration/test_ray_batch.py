@@ -26,7 +26,8 @@ from reward_agent.batch.ray_pool import RaySettings, WorkerLost, ray_work  # noq
 from reward_agent.batch.ray_pool import run_batch_ray  # noqa: E402
 from reward_agent.batch.runner import arun_batch, run_batch  # noqa: E402
 from reward_agent.batch.scoring import run_config  # noqa: E402
-from reward_agent.bench.suite import BENCHES, bench_work, run_bench  # noqa: E402
+from reward_agent.bench.registry import BENCHMARKS  # noqa: E402
+from reward_agent.bench.suite import bench_work, run_bench  # noqa: E402
 from reward_agent.context import load_context  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -75,7 +76,7 @@ def cluster():
 
 
 def _items(data: Path):
-    return BENCHES[NAME].load(data)[:LIMIT]
+    return BENCHMARKS.get(NAME).load(data)[:LIMIT]
 
 
 def _config(context, data: Path):
