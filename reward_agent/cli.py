@@ -21,6 +21,7 @@ from .cli_ray import RayAddressOpt, ray_serve_options
 from .context import RewardContext
 from .errors import RewardAgentError
 from .types import ConstraintSpec, RewardRequest, RewardResult
+from .verifiers.base import VERIFIERS
 
 app = typer.Typer(help="Turn a prompt and candidate responses into rewards, with the evidence.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -52,7 +53,7 @@ def check_models(context: RewardContext) -> None:
                 resolve_gguf(spec.model)
             except RewardAgentError as exc:
                 _fail(f"the {role} model cannot be loaded: {_first_line(str(exc))}")
-    if "preference" in context.disable:
+    if not _uses_reward_model(context):
         return
     from .rm.auto import load_rm
 
@@ -60,6 +61,11 @@ def check_models(context: RewardContext) -> None:
         load_rm(context.rm)
     except RewardAgentError as exc:
         _fail(f"the preference reward model cannot be loaded: {_first_line(str(exc))}")
+
+
+def _uses_reward_model(context: RewardContext) -> bool:
+    """Whether a verifier this context may run scores with `context.rm` (as the spec declares)."""
+    return any(VERIFIERS.get(vid).uses_reward_model for vid in VERIFIERS if vid not in context.disable)
 
 
 def _first_line(text: str) -> str:
@@ -107,22 +113,11 @@ def print_result(request: RewardRequest, result: RewardResult) -> None:
     for vid, signal in result.signals.items():
         if signal.status != "ok":
             console.print(f"[yellow]{vid} {signal.status}:[/] {signal.error}")
-    if "constraints" in result.signals and result.signals["constraints"].status == "ok":
-        evidence = result.signals["constraints"].evidence
-        for j, c in enumerate(evidence["constraints"]):
-            checked_by = {row[j].get("checked_by") for row in evidence["per_response"]} - {None}
-            verdicts = " ".join("-" if row[j]["followed"] is None else ("yes" if row[j]["followed"] else "no")
-                                for row in evidence["per_response"])
-            console.print(f"  constraint {c['id']} {c.get('kwargs') or ''}" + (f"  <- {c['text']!r}" if c.get("text") else "")
-                          + f"  \\[{', '.join(sorted(checked_by))}] followed per response: {verdicts}")
-            errors = {row[j].get("error") for row in evidence["per_response"] if row[j].get("error")}
-            for error in sorted(errors)[:1]:
-                console.print(f"    [yellow]no verdict:[/] {error}")
-        for generated in evidence.get("generated_checkers", []) + evidence.get("generated_typed_checkers", []):
-            console.print(f"  generated checker for {generated['constraint']!r}: {generated['status']}"
-                          + (f" ({generated.get('reason')})" if generated.get("reason") else ""))
-            if generated.get("code"):
-                console.print("    " + generated["code"].strip().replace("\n", "\n    "), markup=False)
+    for vid, signal in result.signals.items():  # per-item detail a verifier declares (a hook on its spec)
+        render = VERIFIERS.get(vid).render_evidence if vid in VERIFIERS else None
+        if render is not None and signal.status == "ok":
+            for line in render(signal):
+                console.print(line.text, markup=line.markup)
     console.print(f"judger: {result.judger}  weights: {result.weights}  model calls: {result.model_calls}")
     for note in result.notes:
         console.print(f"[dim]note: {note}[/]")
@@ -294,7 +289,7 @@ def _serve_on_ray(context: RewardContext, settings: Any, options: Any, host: str
     """`serve --ray`: the RM loads in its deployment (not in this driver); a failure is one line."""
     from .rm.auto import check_spec
 
-    if "preference" not in context.disable:
+    if _uses_reward_model(context):
         try:
             check_spec(context.rm)  # an unknown backend or option fails here, before Ray starts
         except RewardAgentError as exc:

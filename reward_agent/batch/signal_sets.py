@@ -26,7 +26,6 @@ from .scoring import result_row
 __all__ = ["SIGNAL_CONFIGS", "audit_row", "build_request", "make_work", "parse_signals", "safe_name"]
 
 SIGNAL_CONFIGS = ("rm", "rm+verifiers")
-RM_VERIFIER = "preference"
 # Evidence fields kept for audit beside the summaries; long per-response tables are left out.
 _EVIDENCE_LIMIT_CHARS = 4000
 
@@ -48,7 +47,8 @@ def safe_name(signals: str) -> str:
 def build_request(item: BatchItem, signals: str) -> RewardRequest:
     """The reward request for an item under a configuration (never with the gold constraints)."""
     if signals == "rm":
-        disable = [v for v in VERIFIERS if v != RM_VERIFIER]
+        # every verifier but the reward model's (`uses_reward_model` on the spec)
+        disable = [v for v in VERIFIERS if not VERIFIERS.get(v).uses_reward_model]
     elif signals == "rm+verifiers":
         disable = []
     else:

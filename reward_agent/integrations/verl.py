@@ -36,11 +36,12 @@ from typing import Any
 from reward_agent.context import RewardContext
 from reward_agent.integrations.labels import label_fields, plain
 from reward_agent.types import RewardRequest, RewardResult
+from reward_agent.verifiers.base import VERIFIERS
 
 # Where no prompt reaches the reward function, this text stands in (RewardRequest needs one);
-# the verifiers that would judge the response against it (the preference model) are left out.
+# the verifiers that would judge the response against it (`needs_prompt` on their spec: the
+# preference model among the built-ins) are left out.
 NO_PROMPT = "(the prompt was not passed to the reward function)"
-PROMPT_BOUND_VERIFIERS = ("preference",)
 
 _client = None
 
@@ -58,6 +59,11 @@ def _score(request: RewardRequest, context: RewardContext | None = None) -> Rewa
     from reward_agent.context import load_context
 
     return score(request, context if context is not None else load_context())
+
+
+def prompt_bound_verifiers() -> list[str]:
+    """Ids of the registered verifiers that score a response against the prompt (`needs_prompt`)."""
+    return [vid for vid in VERIFIERS if VERIFIERS.get(vid).needs_prompt]
 
 
 def _prompt_fields(extra_info: dict[str, Any]) -> dict[str, Any] | None:
@@ -83,7 +89,7 @@ def build_request(solution_str: str, ground_truth: Any, extra_info: dict[str, An
     prompt = _prompt_fields(extra)
     if prompt is None:
         fields["prompt"] = NO_PROMPT
-        fields["disable"] = list(PROMPT_BOUND_VERIFIERS)
+        fields["disable"] = prompt_bound_verifiers()
     else:
         fields.update(prompt)
     fields.update(label_fields(ground_truth))

@@ -23,6 +23,21 @@ AppliesRule = Callable[[RewardRequest, "RewardContext"], tuple[bool, str]]
 
 
 @dataclass(frozen=True)
+class EvidenceLine:
+    """One line a verifier adds under the CLI's rewards table.
+
+    `text` is rich console markup (the CLI prints with rich); `markup=False` prints it as it is,
+    for text that is not markup, such as generated code whose brackets must not be read as tags.
+    """
+
+    text: str
+    markup: bool = True
+
+
+RenderEvidence = Callable[[Signal], list[EvidenceLine]]
+
+
+@dataclass(frozen=True)
 class VerifierSpec:
     """A verifier the graph can run.
 
@@ -30,6 +45,19 @@ class VerifierSpec:
     return an `ok` or `skipped` Signal; raising or timing out is turned into a `failed`
     Signal by the graph. `applies` is the rule-based planner's test: (chosen?, why).
     `hard` marks verifiers whose violations the gated judger caps.
+
+    What callers outside the graph need to know about a verifier is declared here, so that
+    they look it up instead of naming verifier ids (a new verifier with the same property is
+    treated the same way):
+
+    - `uses_reward_model`: `run` scores with the context's reward model (`context.rm`). The CLI
+      loads (or, for Ray Serve, checks) that model up front unless every such verifier is
+      disabled, and the batch `rm` configuration runs only these verifiers.
+    - `needs_prompt`: `run` judges each response against the prompt, so its score means nothing
+      without the real one; callers that have no prompt (verl's reward function, when
+      `extra_info` carries none) disable it instead of scoring against a stand-in text.
+    - `render_evidence`: extra lines the CLI prints under the rewards table for an `ok` Signal
+      of this verifier (per-item detail that the one-line summaries cannot hold).
     """
 
     id: str
@@ -39,6 +67,9 @@ class VerifierSpec:
     applies: AppliesRule
     default_weight: float = 1.0
     hard: bool = False
+    uses_reward_model: bool = False
+    needs_prompt: bool = False
+    render_evidence: RenderEvidence | None = None
 
 
 VERIFIERS: Registry[VerifierSpec] = Registry("verifier")

@@ -80,4 +80,6 @@ VERIFIER = VerifierSpec(
     applies=applies,
     default_weight=1.0,
     hard=False,
+    uses_reward_model=True,  # the CLI loads `context.rm` up front; the batch `rm` configuration keeps it
+    needs_prompt=True,  # a preference model judges the answer to *this* question
 )

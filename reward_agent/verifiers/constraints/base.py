@@ -9,7 +9,7 @@ any exception into an `error` outcome. An exception is never a pass (IFEval coun
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,18 +26,42 @@ class NoArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Kwargs = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """How a counted constraint reads its arguments, so that rule extraction can tell when two
+    statements of it contradict each other ("at least 30 times" and "less than 5 times")."""
+
+    counted: Callable[[Kwargs], Hashable]  # what is counted: a keyword, a letter; None for the response
+    relation: str  # the argument holding 'at least' / 'less than'
+    threshold: str  # the argument holding the number
+
+
 @dataclass(frozen=True)
 class CheckerSpec:
-    """A registered checker.
+    """A registered checker, and what rule extraction needs to know about its constraint id.
 
     `check(response, **validated_kwargs)` returns True when the response follows the
     constraint. It may raise `CheckerError` (or anything else) when it cannot decide.
+
+    Declared here, beside the arguments they read, so that a constraint id lives in one place
+    (`extract.merge_hits` reads them):
+    - `distinct_by`: what tells two constraints of this id in one prompt apart (two keywords'
+      counts, a lower and an upper bound); None: a prompt states it once, the first hit stands.
+    - `bound`: set for counted constraints; of two contradictory bounds the later one stands.
+    - `merged_list`: the argument whose word lists from several statements are merged into one
+      constraint (forbidden words stated in two sentences).
     """
 
     id: str
     description: str
     args: type[BaseModel]
     check: Callable[..., bool]
+    distinct_by: Callable[[Kwargs], Hashable] | None = None
+    bound: Bound | None = None
+    merged_list: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,12 +76,19 @@ CHECKERS: Registry[CheckerSpec] = Registry("constraint checker")
 
 
 def register_checker(
-    id: str, description: str, args: type[BaseModel] = NoArgs
+    id: str,
+    description: str,
+    args: type[BaseModel] = NoArgs,
+    *,
+    distinct_by: Callable[[Kwargs], Hashable] | None = None,
+    bound: Bound | None = None,
+    merged_list: str | None = None,
 ) -> Callable[[Callable[..., bool]], Callable[..., bool]]:
-    """Decorator: register `check(response, **kwargs) -> bool` under `id`."""
+    """Decorator: register `check(response, **kwargs) -> bool` under `id` (see `CheckerSpec`)."""
 
     def decorate(fn: Callable[..., bool]) -> Callable[..., bool]:
-        CHECKERS.register(id, CheckerSpec(id=id, description=description, args=args, check=fn))
+        CHECKERS.register(id, CheckerSpec(id=id, description=description, args=args, check=fn,
+                                          distinct_by=distinct_by, bound=bound, merged_list=merged_list))
         return fn
 
     return decorate

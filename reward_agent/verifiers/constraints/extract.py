@@ -1,6 +1,6 @@
 """Read instruction constraints out of a prompt with the rule library (no model).
 
-`extract_constraints(prompt)` runs every rule of `rules.ALL_RULES` over the prompt and
+`extract_constraints(prompt)` runs every rule of `rules.all_rules()` over the prompt and
 merges their hits into IFEval-style `ConstraintSpec`s (`source="rules"`, `text` = the words
 that stated each one), in the order the prompt states them:
 
@@ -10,59 +10,56 @@ that stated each one), in the order the prompt states them:
 - a weak default ("add a postscript" -> "P.S.") gives way to an explicit statement;
 - of two contradictory bounds on the same thing, the later one stands.
 
+What each id allows (several per prompt, merged lists, bounds) is declared with its checker
+(`CheckerSpec.distinct_by`, `merged_list`, `bound`), so this module names no constraint id
+except in `_drop_required_and_forbidden`, a rule between two keyword ids.
+
 The result is cached per prompt: best-of-N asks for the same prompt N times.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 
 from ...types import ConstraintSpec
-from .rules import ALL_RULES, Hit
+from . import checkers as _register_checkers  # noqa: F401  (importing registers the built-in checkers)
+from .base import CHECKERS, CheckerSpec
+from .rules import Hit, Rule, all_rules
 
-# What tells two constraints of one id apart; ids not listed allow one constraint.
-_IDENTITY: dict[str, Callable[[dict], Hashable]] = {
-    "keywords:frequency": lambda kw: (kw["keyword"], kw["relation"]),
-    "keywords:letter_frequency": lambda kw: (kw["letter"], kw["let_relation"]),
-    "length_constraints:number_words": lambda kw: kw["relation"],
-    "length_constraints:number_sentences": lambda kw: kw["relation"],
-    "change_case:capital_word_frequency": lambda kw: kw["capital_relation"],
-}
-# Ids whose keyword lists from several statements are merged into one constraint.
-_LISTS = {"keywords:existence": "keywords", "keywords:forbidden_words": "forbidden_words"}
-# Bounded ids: (what is counted, relation field, threshold field), to find contradictions.
-_BOUNDED: dict[str, tuple[Callable[[dict], Hashable], str, str]] = {
-    "keywords:frequency": (lambda kw: kw["keyword"], "relation", "frequency"),
-    "keywords:letter_frequency": (lambda kw: kw["letter"], "let_relation", "let_frequency"),
-    "length_constraints:number_words": (lambda kw: None, "relation", "num_words"),
-    "length_constraints:number_sentences": (lambda kw: None, "relation", "num_sentences"),
-    "change_case:capital_word_frequency": (lambda kw: None, "capital_relation", "capital_frequency"),
-}
+
+def _declared(constraint_id: str) -> CheckerSpec | None:
+    """The checker registered for `constraint_id` (None for a rule id with no checker)."""
+    return CHECKERS.get(constraint_id) if constraint_id in CHECKERS else None
+
+
+def _merged_list(constraint_id: str) -> str | None:
+    spec = _declared(constraint_id)
+    return spec.merged_list if spec else None
 
 
 def _key(hit: Hit) -> tuple[str, Hashable]:
-    identity = _IDENTITY.get(hit.id)
-    return hit.id, identity(hit.kwargs) if identity else None
+    spec = _declared(hit.id)
+    return hit.id, spec.distinct_by(hit.kwargs) if spec and spec.distinct_by else None
 
 
 def _first_per_key(hits: list[Hit]) -> list[Hit]:
     """The first hit of each (id, identity), strong hits before weak ones."""
     chosen: dict[tuple[str, Hashable], Hit] = {}
-    lists = [h for h in hits if h.id in _LISTS]  # merged, not deduplicated
+    lists = [h for h in hits if _merged_list(h.id)]  # merged, not deduplicated
     for hit in sorted(hits, key=lambda h: (h.weak, h.start)):
-        if hit.id not in _LISTS:
+        if not _merged_list(hit.id):
             chosen.setdefault(_key(hit), hit)
     return list(chosen.values()) + lists
 
 
 def _merge_lists(hits: list[Hit]) -> list[Hit]:
     """One hit per list id, holding every listed keyword once, in order of appearance."""
-    out = [h for h in hits if h.id not in _LISTS]
-    for list_id, field in _LISTS.items():
+    out = [h for h in hits if not _merged_list(h.id)]
+    # (the order of the ids does not matter: `merge_hits` sorts its result by position and id)
+    for list_id in dict.fromkeys(h.id for h in hits if _merged_list(h.id)):
+        field = _merged_list(list_id)
         same = sorted((h for h in hits if h.id == list_id), key=lambda h: h.start)
-        if not same:
-            continue
         words: list[str] = []
         for hit in same:
             words += [w for w in hit.kwargs[field] if w not in words]
@@ -80,10 +77,13 @@ def _drop_contradictions(hits: list[Hit]) -> list[Hit]:
     """
     dropped: set[int] = set()
     for i, a in enumerate(hits):
+        spec = _declared(a.id)
+        if spec is None or spec.bound is None:
+            continue
         for j, b in enumerate(hits):
-            if a.id != b.id or a.id not in _BOUNDED or i == j:
+            if a.id != b.id or i == j:
                 continue
-            what, rel, num = _BOUNDED[a.id]
+            what, rel, num = spec.bound.counted, spec.bound.relation, spec.bound.threshold
             if what(a.kwargs) != what(b.kwargs):
                 continue
             if a.kwargs[rel] == "at least" and b.kwargs[rel] == "less than" and b.kwargs[num] <= a.kwargs[num]:
@@ -116,15 +116,20 @@ def merge_hits(hits: Iterable[Hit]) -> list[Hit]:
 
 def find_hits(prompt: str) -> list[Hit]:
     """Every rule's raw hits on `prompt` (before merging); useful to debug a rule."""
+    return _find_hits(prompt, all_rules())
+
+
+def _find_hits(prompt: str, rules: tuple[Rule, ...]) -> list[Hit]:
     lowered = prompt.lower()
-    return [hit for rule in ALL_RULES for hit in rule.find(prompt, lowered)]
+    return [hit for rule in rules for hit in rule.find(prompt, lowered)]
 
 
+# Keyed by the rules in force too, so that a rule set registered later is never hidden by the cache.
 @functools.lru_cache(maxsize=4096)
-def _extract(prompt: str) -> tuple[ConstraintSpec, ...]:
+def _extract(prompt: str, rules: tuple[Rule, ...]) -> tuple[ConstraintSpec, ...]:
     return tuple(
         ConstraintSpec(id=hit.id, kwargs=hit.kwargs, source="rules", text=prompt[hit.start : hit.end])
-        for hit in merge_hits(find_hits(prompt))
+        for hit in merge_hits(_find_hits(prompt, rules))
     )
 
 
@@ -133,4 +138,4 @@ def extract_constraints(prompt: str) -> list[ConstraintSpec]:
 
     Cached per prompt; each call gets its own copies, so callers may change them.
     """
-    return [spec.model_copy(deep=True) for spec in _extract(prompt)]
+    return [spec.model_copy(deep=True) for spec in _extract(prompt, all_rules())]

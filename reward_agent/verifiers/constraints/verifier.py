@@ -16,7 +16,7 @@ from typing import Any
 
 from ...context import RewardContext
 from ...types import ConstraintSpec, RewardRequest, Signal
-from ..base import VerifierSpec
+from ..base import EvidenceLine, VerifierSpec
 from . import checkers as _register_checkers  # noqa: F401  (importing registers the checkers)
 from .checking import check_all
 from .extract import extract_constraints
@@ -208,6 +208,30 @@ async def check_constraints(request: RewardRequest, context: RewardContext) -> S
     )
 
 
+def evidence_lines(signal: Signal) -> list[EvidenceLine]:
+    """The CLI's lines under the rewards table: each constraint (with the prompt text it was read
+    from), which checkers judged it and the verdict per response, the first check error if any,
+    then each generated checker's status and code."""
+    evidence = signal.evidence
+    lines = []
+    for j, c in enumerate(evidence["constraints"]):
+        checked_by = {row[j].get("checked_by") for row in evidence["per_response"]} - {None}
+        verdicts = " ".join("-" if row[j]["followed"] is None else ("yes" if row[j]["followed"] else "no")
+                            for row in evidence["per_response"])
+        lines.append(EvidenceLine(f"  constraint {c['id']} {c.get('kwargs') or ''}"
+                                  + (f"  <- {c['text']!r}" if c.get("text") else "")
+                                  + f"  \\[{', '.join(sorted(checked_by))}] followed per response: {verdicts}"))
+        errors = {row[j].get("error") for row in evidence["per_response"] if row[j].get("error")}
+        for error in sorted(errors)[:1]:
+            lines.append(EvidenceLine(f"    [yellow]no verdict:[/] {error}"))
+    for generated in evidence.get("generated_checkers", []) + evidence.get("generated_typed_checkers", []):
+        lines.append(EvidenceLine(f"  generated checker for {generated['constraint']!r}: {generated['status']}"
+                                  + (f" ({generated.get('reason')})" if generated.get("reason") else "")))
+        if generated.get("code"):
+            lines.append(EvidenceLine("    " + generated["code"].strip().replace("\n", "\n    "), markup=False))
+    return lines
+
+
 VERIFIER = VerifierSpec(
     id="constraints",
     description=(
@@ -222,4 +246,5 @@ VERIFIER = VerifierSpec(
     applies=applies,
     default_weight=1.0,
     hard=True,
+    render_evidence=evidence_lines,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from ....text import detect_language, word_tokens
-from ..base import register_checker
+from ..base import Bound, register_checker
 from ._common import Args, Count, Relation, compare
 
 
@@ -38,6 +38,8 @@ class CapitalWordArgs(Args):
     "Words written in all capitals appear `capital_relation` ('less than' / 'at least') "
     "`capital_frequency` times.",
     CapitalWordArgs,
+    distinct_by=lambda kw: kw["capital_relation"],
+    bound=Bound(counted=lambda kw: None, relation="capital_relation", threshold="capital_frequency"),
 )
 def check_capital_word_frequency(response: str, *, capital_frequency: int, capital_relation: Relation) -> bool:
     """The number of all-capital word tokens compares to the threshold as asked.

@@ -11,7 +11,7 @@ import re
 
 from pydantic import Field
 
-from ..base import register_checker
+from ..base import Bound, register_checker
 from ._common import Args, Count, NonEmptyText, Relation, compare
 
 
@@ -35,6 +35,7 @@ class ExistenceArgs(Args):
     "keywords:existence",
     "Every keyword in `keywords` appears in the response (case-insensitive, also inside longer words).",
     ExistenceArgs,
+    merged_list="keywords",
 )
 def check_existence(response: str, *, keywords: list[str]) -> bool:
     """Each keyword occurs somewhere in the response."""
@@ -49,6 +50,7 @@ class ForbiddenArgs(Args):
     "keywords:forbidden_words",
     "None of `forbidden_words` appears as a whole word in the response (case-insensitive).",
     ForbiddenArgs,
+    merged_list="forbidden_words",
 )
 def check_forbidden_words(response: str, *, forbidden_words: list[str]) -> bool:
     """No forbidden word occurs as a whole word."""
@@ -65,6 +67,8 @@ class FrequencyArgs(Args):
     "keywords:frequency",
     "`keyword` occurs `relation` ('less than' / 'at least') `frequency` times (case-insensitive).",
     FrequencyArgs,
+    distinct_by=lambda kw: (kw["keyword"], kw["relation"]),
+    bound=Bound(counted=lambda kw: kw["keyword"], relation="relation", threshold="frequency"),
 )
 def check_frequency(response: str, *, keyword: str, frequency: int, relation: Relation) -> bool:
     """The keyword's number of occurrences compares to the threshold as asked."""
@@ -83,6 +87,8 @@ class LetterFrequencyArgs(Args):
     "The character `letter` occurs `let_relation` ('less than' / 'at least') `let_frequency` times "
     "(case-insensitive).",
     LetterFrequencyArgs,
+    distinct_by=lambda kw: (kw["letter"], kw["let_relation"]),
+    bound=Bound(counted=lambda kw: kw["letter"], relation="let_relation", threshold="let_frequency"),
 )
 def check_letter_frequency(response: str, *, letter: str, let_frequency: int, let_relation: Relation) -> bool:
     """The letter's count (any case) compares to the threshold as asked.

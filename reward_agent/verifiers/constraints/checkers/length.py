@@ -7,7 +7,7 @@ import re
 from pydantic import Field, model_validator
 
 from ....text import count_sentences, count_words
-from ..base import register_checker
+from ..base import Bound, register_checker
 from ._common import Args, Count, NonEmptyText, Relation, compare
 
 # Paragraphs of `number_paragraphs` are separated by a markdown divider `***`.
@@ -27,6 +27,8 @@ class NumberWordsArgs(Args):
     "length_constraints:number_words",
     "The response has `relation` ('less than' / 'at least') `num_words` words.",
     NumberWordsArgs,
+    distinct_by=lambda kw: kw["relation"],  # a lower and an upper bound: "100 to 200 words"
+    bound=Bound(counted=lambda kw: None, relation="relation", threshold="num_words"),
 )
 def check_number_words(response: str, *, num_words: int, relation: Relation) -> bool:
     """The number of `\\w+` words compares to the threshold as asked."""
@@ -42,6 +44,8 @@ class NumberSentencesArgs(Args):
     "length_constraints:number_sentences",
     "The response has `relation` ('less than' / 'at least') `num_sentences` sentences (Punkt splitting).",
     NumberSentencesArgs,
+    distinct_by=lambda kw: kw["relation"],
+    bound=Bound(counted=lambda kw: None, relation="relation", threshold="num_sentences"),
 )
 def check_number_sentences(response: str, *, num_sentences: int, relation: Relation) -> bool:
     """The number of Punkt sentences compares to the threshold as asked."""

@@ -37,7 +37,7 @@ class Hit:
     weak: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a cheap cache key (extract.py)
 class Rule:
     """A named set of regexes for one checker id, and the function building its arguments."""
 
