@@ -24,15 +24,39 @@ class UnknownIdError(ConfigError, KeyError):
 
 
 class ModelOutputError(RewardAgentError):
-    """A model answered, but not in the shape asked for (garbage instead of the JSON schema)."""
+    """A model answered, but not in the shape asked for (garbage instead of the JSON schema).
 
-    def __init__(self, message: str, raw: str) -> None:
+    `model_calls` is what the failed attempt cost: the answers received, the last one `raw`. There
+    was an answer, so it is at least 1. Callers that fall back add it to their own count.
+    """
+
+    def __init__(self, message: str, raw: str, model_calls: int = 1) -> None:
+        if model_calls < 1:
+            raise ValueError(f"a ModelOutputError follows at least one answered call, not {model_calls}")
         super().__init__(message)
         self.raw = raw
+        self.model_calls = model_calls
+
+    def __reduce__(self) -> tuple[object, ...]:  # pickled (a Ray worker's error) with its fields, not just the message
+        return (type(self), (self.args[0], self.raw, self.model_calls))
 
 
 class ModelCallError(RewardAgentError):
-    """A model could not be reached or kept failing after bounded retries."""
+    """A model could not be reached or kept failing after bounded retries.
+
+    `model_calls` counts the calls that were answered before the failure (the first answers of a
+    structured call whose repair round could not reach the model); a call that never got through
+    costs none we can count, hence the default 0.
+    """
+
+    def __init__(self, message: str, model_calls: int = 0) -> None:
+        if model_calls < 0:
+            raise ValueError(f"model_calls={model_calls} must be 0 or more")
+        super().__init__(message)
+        self.model_calls = model_calls
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.args[0], self.model_calls))
 
 
 class CheckerError(RewardAgentError):

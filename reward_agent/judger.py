@@ -179,7 +179,7 @@ async def judge_llm(request: RewardRequest, signals: dict[str, Signal], context:
             answer = await ainvoke_structured(model, [system, user], PairVerdict)
             return a, b, answer.value, answer.model_calls, None
         except (ModelOutputError, ModelCallError) as exc:
-            return a, b, None, getattr(exc, "model_calls", 1), f"{type(exc).__name__}: {exc}"
+            return a, b, None, exc.model_calls, f"{type(exc).__name__}: {exc}"
 
     orders = [(a, b) for i, j in itertools.combinations(range(n), 2) for a, b in ((i, j), (j, i))]
     results = await asyncio.gather(*(compare(a, b) for a, b in orders))

@@ -76,7 +76,7 @@ async def plan_by_llm(request: RewardRequest, context: RewardContext) -> Plan:
         plan = plan_by_rules(request, context)
         return plan.model_copy(
             update={"fallback": f"planner model failed ({type(exc).__name__}: {exc}); rules decided",
-                    "model_calls": _calls_of(exc), "prompt_version": template.version}
+                    "model_calls": exc.model_calls, "prompt_version": template.version}
         )
     unknown = [v for v in answer.value.verifiers if v not in VERIFIERS]
     if unknown:
@@ -89,11 +89,6 @@ async def plan_by_llm(request: RewardRequest, context: RewardContext) -> Plan:
     reasons = {v: answer.value.reasons.get(v, "chosen by the planner model") for v in chosen}
     return Plan(verifiers=chosen, reasons=reasons, planner="llm",
                 model_calls=answer.model_calls, prompt_version=template.version)
-
-
-def _calls_of(exc: Exception) -> int:
-    # A garbage answer still cost the calls that produced it; transport failures cost none we can count.
-    return int(getattr(exc, "model_calls", 1 if isinstance(exc, ModelOutputError) else 0))
 
 
 def apply_overrides(plan: Plan, request: RewardRequest, context: RewardContext) -> Plan:

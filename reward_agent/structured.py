@@ -341,13 +341,18 @@ class _Plan:
         return [*history, AIMessage(content=raw), HumanMessage(content=text)]
 
     def failure(self, raw: str, error: Exception, calls: int) -> ModelOutputError:
-        exc = ModelOutputError(
+        return ModelOutputError(
             f"{self.schema.__name__}: no valid answer after {calls} model call(s); last problem: "
             f"{_describe_error(error)}",
             raw=raw,
+            model_calls=calls,
         )
-        exc.model_calls = calls  # type: ignore[attr-defined]  # for callers that count cost on failure
-        return exc
+
+    @staticmethod
+    def call_failure(exc: ModelCallError, calls: int) -> ModelCallError:
+        """A transport failure after `calls` answered calls of this structured call (a repair round
+        that could not reach the model): the same error, costing those calls as well."""
+        return ModelCallError(str(exc), model_calls=exc.model_calls + calls)
 
     def from_cache(self, cached: Any) -> StructuredAnswer[Any] | None:
         try:
@@ -376,7 +381,7 @@ def invoke_structured(
     `messages` is anything LangChain converts to messages (a string, (role, text) pairs, messages).
     The JSON schema is added to the last user turn. An answer that does not parse or validate is
     sent back with the error for up to `repair_rounds` more tries, then `ModelOutputError` (with the
-    raw text) is raised. Transport failures are retried `retries` times with exponential backoff
+    raw text and the calls it cost, `model_calls`) is raised. Transport failures are retried `retries` times with exponential backoff
     (default: 2, or 0 for endpoint models whose client already retries), then `ModelCallError`.
     With `cache`, validated answers are stored keyed by model identity, messages, schema and
     `prompt_version`; a hit costs no model call.
@@ -407,7 +412,12 @@ def _run_sync(model: BaseChatModel, plan: _Plan, backoff_s: float) -> Structured
     history = plan.first_messages
     calls = 0
     while True:
-        raw = _call(model, history, plan.retries, backoff_s, plan.options)
+        try:
+            raw = _call(model, history, plan.retries, backoff_s, plan.options)
+        except ModelCallError as exc:
+            if not calls:
+                raise
+            raise plan.call_failure(exc, calls) from exc
         calls += 1
         try:
             value = _parse(raw, plan.schema)
@@ -449,7 +459,12 @@ async def _run_async(model: BaseChatModel, plan: _Plan, backoff_s: float) -> Str
     history = plan.first_messages
     calls = 0
     while True:
-        raw = await _acall(model, history, plan.retries, backoff_s, plan.options)
+        try:
+            raw = await _acall(model, history, plan.retries, backoff_s, plan.options)
+        except ModelCallError as exc:
+            if not calls:
+                raise
+            raise plan.call_failure(exc, calls) from exc
         calls += 1
         try:
             value = _parse(raw, plan.schema)

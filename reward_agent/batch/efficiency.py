@@ -10,12 +10,12 @@ invocation only, as do items/s.
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from ..cache import Cache, shared_caches
+from ..rm.auto import loaded_rm_caches
 
 __all__ = ["CacheSnapshot", "cache_snapshot", "efficiency_summary", "model_calls_summary"]
 
@@ -23,16 +23,10 @@ CacheSnapshot = dict[str, tuple[int, int]]
 
 
 def _live_caches() -> list[Cache]:
-    """The caches the verifiers of this process use (only modules already imported are looked at)."""
+    """The caches the verifiers of this process use: the shared ones and the loaded RMs' (nothing is loaded)."""
     caches: dict[int, Cache] = {}
-    for cache in shared_caches():
+    for cache in [*shared_caches(), *loaded_rm_caches()]:
         caches[id(cache)] = cache
-    auto = sys.modules.get("reward_agent.rm.auto")
-    if auto is not None:
-        for rm in list(getattr(auto, "_LOADED", {}).values()):
-            cache = getattr(rm, "cache", None)
-            if isinstance(cache, Cache):
-                caches[id(cache)] = cache
     return list(caches.values())
 
 

@@ -13,14 +13,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..cache import canonical_json
+from ..cache import Cache, canonical_json
 from ..errors import ConfigError
 from ..redaction import REVEAL
 from ..registry import Registry
 from .base import RewardModel
 from .spec import RMSpec
 
-__all__ = ["BACKENDS", "AutoRM", "bind_rm", "check_spec", "load_rm", "register_backend"]
+__all__ = ["BACKENDS", "AutoRM", "bind_rm", "check_spec", "load_rm", "loaded_rm_caches", "register_backend"]
 
 Factory = Callable[..., RewardModel]
 BACKENDS: Registry[Factory] = Registry("reward-model backend")
@@ -110,7 +110,6 @@ class AutoRM:
         spec = spec if isinstance(spec, RMSpec) else RMSpec.model_validate(spec)
         rm = AutoRM.load(spec.model or None, backend=spec.backend, **spec.options)
         if spec.cache:
-            from ..cache import Cache
             from .cached import CachedRM
 
             rm = CachedRM(rm, Cache(spec.cache_path) if spec.cache_path else Cache())
@@ -145,6 +144,19 @@ def load_rm(spec: RMSpec) -> RewardModel:
             rm = AutoRM.from_spec(spec)
             _LOADED[key] = rm
         return rm
+
+
+def loaded_rm_caches() -> list[Cache]:
+    """The score caches of the reward models `load_rm` holds in this process, for hit/miss accounting.
+
+    A model keeps its scores in a `Cache` when its spec asked for one (`CachedRM.cache`), or when a
+    backend of its own exposes one as `cache`. Only models already loaded are looked at: this loads
+    and imports nothing, so counting cache hits never pulls in a model.
+    """
+    with _LOADED_LOCK:
+        models = list(_LOADED.values())
+    caches = (getattr(rm, "cache", None) for rm in models)
+    return [cache for cache in caches if isinstance(cache, Cache)]
 
 
 def bind_rm(spec: RMSpec, rm: RewardModel) -> None:

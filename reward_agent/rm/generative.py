@@ -180,7 +180,7 @@ class GenerativeRM(RewardModel):
                     answer = await ainvoke_structured(self._base_model(), [HumanMessage(content=text)], PointwiseVerdict,
                                                       prompt_version=self.pointwise_prompt.version)
                 except (ModelOutputError, ModelCallError) as exc:
-                    return None, int(getattr(exc, "model_calls", 1))
+                    return None, exc.model_calls
             return (answer.value.score - 1) / 9, answer.model_calls
 
         results = await asyncio.gather(*(one() for _ in range(self.k)))

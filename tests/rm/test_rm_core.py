@@ -129,6 +129,26 @@ def test_cache_wrapper_scores_only_the_misses_in_one_batch():
     assert len(inner.seen) == 4
 
 
+def test_the_caches_of_loaded_rms_are_counted_by_the_batch_accounting(monkeypatch):
+    from reward_agent.batch.efficiency import cache_snapshot
+    from reward_agent.rm import auto
+    from reward_agent.rm.spec import RMSpec
+
+    monkeypatch.setattr(auto, "_LOADED", {})  # this process's loaded models, for this test only
+    assert auto.loaded_rm_caches() == []
+    cache = Cache(":memory:")
+    cached = CachedRM(CountingRM(), cache)
+    auto.bind_rm(RMSpec(backend="custom", model="cached"), cached)
+    auto.bind_rm(RMSpec(backend="custom", model="plain"), CountingRM())  # no cache: nothing to count
+    assert auto.loaded_rm_caches() == [cache]
+    before = cache_snapshot()
+    cached.score_batch("Q", ["a", "b"])
+    cached.score_batch("Q", ["a"])
+    after = cache_snapshot()
+    h0, m0 = before.get("rm.scores", (0, 0))
+    assert after["rm.scores"] == (h0 + 1, m0 + 2)
+
+
 def test_step_scoring_aggregates():
     class StepAware(RewardModel):
         """Scores a prefix by its last step: 'ok' steps are good, 'bad' ones are bad."""

@@ -113,3 +113,6 @@ def test_a_judge_that_never_answers_fails_the_batch():
         load(QualityJudge(nonsense=True)).score_batch("Q", RESPONSES[:2])
     with pytest.raises(RMError, match="knockout round 1"):
         load(QualityJudge(nonsense=True), tournament="knockout").score_batch("Q", RESPONSES[:2])
+    # Pointwise, each rating fails after its repair round: two answers each, all counted.
+    with pytest.raises(RMError, match=r"2 invalid votes in 4 calls"):
+        load(QualityJudge(nonsense=True), mode="pointwise").score_batch("Q", RESPONSES[:2])

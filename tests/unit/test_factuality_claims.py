@@ -86,4 +86,5 @@ def test_llm_failure_falls_back_to_sentences_and_says_why(monkeypatch):
     monkeypatch.setattr(claims_mod, "build_chat_model", lambda spec: model)
     out = asyncio.run(extract_claims("q", ["The capital of Peru is Lima."], ModelSpec(provider="embedded")))
     assert out.method == "sentences" and "connection refused" in out.fallback
+    assert out.model_calls == 0  # the model was never reached
     assert [c.text for c in out.claims] == ["The capital of Peru is Lima."]

@@ -91,6 +91,19 @@ def test_llm_judger_falls_back_when_every_answer_is_garbage(monkeypatch):
     j = run(judge_llm(req, signals, ctx))
     assert j.judger == "weighted_sum" and j.rewards == [1.0, 0.0]
     assert "failed on every comparison" in j.notes[0]
+    assert j.model_calls == 4  # two comparisons, each an answer and a repair: the garbage was paid for
+
+
+def test_llm_judger_counts_no_calls_for_a_judge_it_cannot_reach(monkeypatch):
+    from reward_agent.errors import ModelCallError
+    from tests.unit.scripted_model import scripted
+
+    model = scripted(ModelCallError("judge down"), ModelCallError("judge down"))
+    monkeypatch.setattr(judger_mod, "build_chat_model", lambda spec: model)
+    ctx = RewardContext(judger="llm", models={"judge": ModelSpec(provider="embedded")})
+    j = run(judge_llm(RewardRequest(prompt="p", responses=["x", "y"]), {"c": ok("c", [1.0, 0.0])}, ctx))
+    assert j.judger == "weighted_sum" and "ModelCallError: judge down" in j.notes[0]
+    assert j.model_calls == 0 and len(model.seen) == 2
 
 
 def test_llm_judger_without_model_falls_back():

@@ -279,9 +279,9 @@ def test_garbage_raises_model_output_error_with_raw_text() -> None:
 
 def test_zero_repair_rounds_means_one_call() -> None:
     model = scripted("nope", '{"label": "x", "score": 0.5}')
-    with pytest.raises(ModelOutputError):
+    with pytest.raises(ModelOutputError) as info:
         invoke_structured(model, "Rate this.", Verdict, repair_rounds=0)
-    assert len(model.seen) == 1
+    assert len(model.seen) == 1 and info.value.model_calls == 1
     with pytest.raises(ConfigError):
         invoke_structured(model, "Rate this.", Verdict, repair_rounds=-1)
 
@@ -296,9 +296,26 @@ def test_transient_failures_are_retried_then_succeed() -> None:
 
 def test_transient_failures_exhaust_into_model_call_error() -> None:
     model = scripted(connection_error(), connection_error(), '{"label": "x", "score": 0.2}')
-    with pytest.raises(ModelCallError, match="2 attempt"):
+    with pytest.raises(ModelCallError, match="2 attempt") as info:
         invoke_structured(model, "Rate this.", Verdict, retries=1, backoff_s=0)
     assert len(model.seen) == 2
+    assert info.value.model_calls == 0  # two attempts, no answer: nothing we can count as a call
+
+
+def test_a_repair_round_that_cannot_reach_the_model_still_costs_the_first_answer() -> None:
+    model = scripted("not json", connection_error())
+    with pytest.raises(ModelCallError, match="1 attempt") as info:
+        invoke_structured(model, "Rate this.", Verdict, retries=0, backoff_s=0)
+    assert len(model.seen) == 2 and info.value.model_calls == 1
+    assert isinstance(info.value.__cause__, ModelCallError)  # the transport failure itself, chained
+
+    async def scenario() -> ModelCallError:
+        with pytest.raises(ModelCallError) as failed:
+            await ainvoke_structured(scripted("x", "y", connection_error()), "Rate this.", Verdict,
+                                     repair_rounds=2, retries=0, backoff_s=0)
+        return failed.value
+
+    assert asyncio.run(scenario()).model_calls == 2
 
 
 def test_backoff_grows_between_attempts() -> None:
@@ -362,8 +379,9 @@ def test_async_variant_repairs_retries_and_caches() -> None:
             assert answer.value == Verdict(label="a", score=1) and answer.model_calls == 2
             hit = await ainvoke_structured(model, "Rate this.", Verdict, cache=cache, retries=1, backoff_s=0)
             assert hit.cached and hit.model_calls == 0
-            with pytest.raises(ModelOutputError):
+            with pytest.raises(ModelOutputError) as failed:
                 await ainvoke_structured(scripted("x", "y"), "Rate this.", Verdict)
+            assert failed.value.model_calls == 2 and failed.value.raw == "y"
 
     asyncio.run(scenario())
 

@@ -102,7 +102,20 @@ def test_llm_planner_garbage_falls_back_to_rules(monkeypatch):
     ctx = scripted_context(monkeypatch, ["I think you should check things.", "Still not JSON."])
     p = plan("Write without commas.", ctx)
     assert p.planner == "rules" and "ModelOutputError" in p.fallback and p.verifiers == ["constraints", "preference"]
-    assert p.model_calls >= 1
+    assert p.model_calls == 2  # the answer and its repair round
+
+
+@pytest.mark.parametrize(("script", "calls"), [([], 0), (["Not JSON."], 1)])
+def test_llm_planner_unreachable_model_costs_the_answers_it_gave(monkeypatch, script, calls):
+    from reward_agent.errors import ModelCallError
+    from tests.unit.scripted_model import scripted
+
+    model = scripted(*script, ModelCallError("planner down"))
+    monkeypatch.setattr(planner_mod, "build_chat_model", lambda spec: model)
+    ctx = RewardContext(planner="llm", models={"planner": ModelSpec(provider="embedded")})
+    p = plan("Write without commas.", ctx)
+    assert p.planner == "rules" and "ModelCallError: planner down" in p.fallback
+    assert p.model_calls == calls and len(model.seen) == calls + 1
 
 
 def test_llm_planner_without_a_model_is_a_config_error():

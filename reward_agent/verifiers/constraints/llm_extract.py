@@ -246,8 +246,7 @@ async def extract_with_llm(prompt: str, spec: ModelSpec, cache: Cache | None = N
             build_chat_model(spec), messages, ExtractionAnswer, cache=cache, prompt_version=template.version
         )
     except (ModelOutputError, ModelCallError) as exc:
-        calls = int(getattr(exc, "model_calls", 1 if isinstance(exc, ModelOutputError) else 0))
-        return Extraction(rules, "rules", calls, prompt_version=template.version,
+        return Extraction(rules, "rules", exc.model_calls, prompt_version=template.version,
                           fallback=f"extractor model failed ({type(exc).__name__}: {str(exc)[:300]}); rules decided")
     kept: list[ConstraintSpec] = []
     notes: list[str] = []

@@ -242,9 +242,8 @@ async def extract_claims(
         try:
             texts, calls, version = await _llm_claims(prompt, responses, spec, cache)
         except (ModelOutputError, ModelCallError) as exc:
-            calls = int(getattr(exc, "model_calls", 1 if isinstance(exc, ModelOutputError) else 0))
             claims, per_response = dedupe([sentence_claims(r) for r in responses])
-            return ClaimSet(claims, per_response, "sentences", model_calls=calls,
+            return ClaimSet(claims, per_response, "sentences", model_calls=exc.model_calls,
                             fallback=f"claims model failed ({type(exc).__name__}: {str(exc)[:300]}); "
                             "sentence extraction decided")
         claims, per_response = dedupe(texts)

@@ -409,9 +409,8 @@ async def llm_verdict(
         answer = await ainvoke_structured(build_chat_model(spec), [message], VerdictAnswer,
                                           cache=cache, prompt_version=template.version)
     except (ModelOutputError, ModelCallError) as exc:
-        calls = int(getattr(exc, "model_calls", 1 if isinstance(exc, ModelOutputError) else 0))
         fallback = heuristic_verdict(claim, passages)
-        return fallback.model_copy(update={"fallback": f"verdict model failed ({type(exc).__name__}); heuristic decided"}), calls
+        return fallback.model_copy(update={"fallback": f"verdict model failed ({type(exc).__name__}); heuristic decided"}), exc.model_calls
     value = answer.value
     by_id = {p.id: p for p in passages}
     cited = [pid for pid in dict.fromkeys(value.passage_ids) if pid in by_id][:MAX_CITATIONS]
