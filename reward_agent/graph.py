@@ -182,6 +182,7 @@ async def judge_rewards(state: RewardState) -> dict[str, Any]:
         notes=judgement.notes,
         prompt_versions=prompt_versions,
         model_calls=plan.model_calls + judgement.model_calls + sum(s.model_calls for s in signals.values()),
+        judger_model_calls=judgement.model_calls,
         latency_s=time.perf_counter() - state.get("started_at", time.perf_counter()),
     )
     return {"result": result}

@@ -11,6 +11,7 @@ import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 Role = Literal["system", "user", "assistant"]
 SignalStatus = Literal["ok", "skipped", "failed"]
@@ -194,4 +195,8 @@ class RewardResult(BaseModel):
     notes: list[str] = Field(default_factory=list, description="Fallbacks and other things worth knowing.")
     prompt_versions: dict[str, str] = Field(default_factory=dict)
     model_calls: int = 0
+    # The judger's share of `model_calls` (the plan and the signals carry their own), so that calls
+    # can be split by role without subtracting. Kept out of the JSON and its schema: the result's
+    # wire shape (API, CLI, batch files) is what it was; a result read back from JSON has 0 here.
+    judger_model_calls: SkipJsonSchema[int] = Field(default=0, ge=0, exclude=True)
     latency_s: float = 0.0

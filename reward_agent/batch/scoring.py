@@ -30,8 +30,7 @@ def model_calls_by_role(result: RewardResult) -> dict[str, int]:
     calls = {"planner": result.plan.model_calls}
     for vid, signal in result.signals.items():
         calls[vid] = signal.model_calls
-    # The judger's calls are what the total has beyond the planner's and the verifiers'.
-    calls["judger"] = max(0, result.model_calls - sum(calls.values()))
+    calls["judger"] = result.judger_model_calls
     return calls
 
 

@@ -162,3 +162,30 @@ def test_judger_choice_is_recorded():
     assert result.judger == "gated"
     result = score(request(constraints=[NO_COMMA]), RewardContext(weights={"constraints": 2.0}))
     assert result.weights == {"constraints": 2.0, "preference": 1.0}
+
+
+def test_the_judgers_model_calls_are_recorded_on_the_result(monkeypatch):
+    import json
+
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from reward_agent import judger as judger_mod
+    from reward_agent.batch.scoring import result_row
+    from reward_agent.llm import ModelSpec
+    from reward_agent.types import RewardResult
+
+    # Two responses: one pair, judged in both orders -> two judge calls.
+    judge = GenericFakeChatModel(messages=iter([AIMessage(content='{"winner": "A", "reason": "r"}')] * 2))
+    monkeypatch.setattr(judger_mod, "build_chat_model", lambda spec: judge)
+    context = RewardContext(judger="llm", disable=("preference",), models={"judge": ModelSpec(provider="embedded")})
+    result = score(request(constraints=[NO_COMMA]), context)
+    assert result.judger == "llm" and result.judger_model_calls == 2
+    parts = result.plan.model_calls + sum(s.model_calls for s in result.signals.values())
+    assert result.model_calls == parts + 2
+    assert result_row(result)["model_calls"]["judger"] == 2
+    # In-process only: the result's JSON and its schema keep their shape.
+    assert "judger_model_calls" not in json.loads(result.model_dump_json())
+    assert "judger_model_calls" not in RewardResult.model_json_schema()["properties"]
+    # Judgers that call no model record none.
+    assert score(request(constraints=[NO_COMMA]), NO_RM).judger_model_calls == 0

@@ -158,7 +158,7 @@ def test_result_row_is_compact_and_splits_model_calls_by_role():
         signals={"constraints": Signal(verifier="constraints", status="ok", scores=[1.0, None], model_calls=2,
                                        latency_s=0.5),
                  "preference": Signal(verifier="preference", status="failed", error="RuntimeError: down")},
-        judger="llm", model_calls=7, latency_s=1.25, notes=["judge fell back"])
+        judger="llm", model_calls=7, judger_model_calls=4, latency_s=1.25, notes=["judge fell back"])
     row = result_row(result)
     assert row["rewards"] == [0.123457, None]
     assert row["model_calls"] == {"planner": 1, "constraints": 2, "preference": 0, "judger": 4}
