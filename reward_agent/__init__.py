@@ -14,6 +14,7 @@ Extension points, one registry each (see the README's "Extending" section):
     from reward_agent import CheckerSpec, register_checker           # constraint checkers
     from reward_agent import Judgement, register_judger              # judgers
     from reward_agent import BenchmarkSpec, register_benchmark       # `reward-agent bench NAME`
+    from reward_agent import SourceSpec, register_source             # factuality evidence sources
 
 They are imported on first use, so `import reward_agent` stays cheap.
 """
@@ -40,6 +41,8 @@ _EXTENSION_API = {
     "register_judger": "reward_agent.judger:register_judger",
     "BenchmarkSpec": "reward_agent.bench.registry:BenchmarkSpec",
     "register_benchmark": "reward_agent.bench.registry:register_benchmark",
+    "SourceSpec": "reward_agent.retrieval.base:SourceSpec",
+    "register_source": "reward_agent.retrieval.base:register_source",
 }
 
 __all__ = [

@@ -20,6 +20,7 @@ from .cli_models import models_app
 from .cli_ray import RayAddressOpt, ray_serve_options
 from .context import RewardContext
 from .errors import RewardAgentError
+from .retrieval.base import SOURCES
 from .types import ConstraintSpec, RewardRequest, RewardResult
 from .verifiers.base import VERIFIERS
 
@@ -169,8 +170,8 @@ def score(
 def _retrieval_settings(context: RewardContext, index: Path | None, sources: str | None) -> dict[str, Any]:
     """The context's retrieval settings with --index / --sources applied.
 
-    An index given on the command line without --sources means "check against this index only":
-    the run stays offline instead of also trying web search.
+    An index given on the command line without --sources means "check against this index only"
+    (the sources that use an index): the run stays offline instead of also trying web search.
     """
     settings = context.retrieval.model_dump(exclude_unset=True)
     if index is not None:
@@ -179,11 +180,13 @@ def _retrieval_settings(context: RewardContext, index: Path | None, sources: str
         settings["index"] = str(index)
     if sources is not None:
         settings["sources"] = [s.strip() for s in sources.split(",") if s.strip()]
-        unknown = [s for s in settings["sources"] if s not in ("local", "web", "llm")]
-        if unknown or not settings["sources"]:
-            _fail(f"--sources {sources!r}: unknown source(s) {unknown}; use a comma list of local, web, llm")
+        unknown = [s for s in settings["sources"] if s not in SOURCES]
+        if unknown:
+            _fail(f"--sources {sources!r}: {SOURCES.unknown(unknown[0])}")
+        if not settings["sources"]:
+            _fail(f"--sources {sources!r}: name at least one source, a comma list of {', '.join(SOURCES)}")
     elif index is not None:
-        settings["sources"] = ["local"]
+        settings["sources"] = [s for s in SOURCES if SOURCES.get(s).uses_index]
     return settings
 
 

@@ -3,8 +3,9 @@
     plan_verifiers --Send--> <one node per registered verifier> --> judge_rewards
 
 The planner's choice fans out with `Send`, so the chosen verifiers run in parallel, each
-once over all N responses. A verifier that raises or exceeds its time limit is caught by
-the node's LangGraph error handler and becomes a `failed` Signal; the judger then
+once over all N responses, under the policy `/v1/verify` shares (`verifiers/policy.py`): a
+verifier that raises or exceeds its time limit becomes a `failed` Signal (anything raised
+around it is caught by the node's LangGraph error handler, by the same rule); the judger then
 renormalises over the signals present.
 """
 
@@ -33,6 +34,7 @@ from .judger import JUDGERS, best_index
 from .planner import make_plan
 from .types import Plan, RewardRequest, RewardResult, Signal
 from .verifiers.base import VerifierSpec, all_verifiers
+from .verifiers.policy import failed_signal, run_verifier
 
 PLAN_NODE = "plan_verifiers"
 JUDGE_NODE = "judge_rewards"
@@ -127,33 +129,23 @@ def make_router(nodes: dict[str, str]) -> Callable[[RewardState], list[Send] | s
 
 
 def make_verifier_node(spec: VerifierSpec) -> Callable[[VerifierTask], Awaitable[dict[str, Any]]]:
-    """Run one verifier over all responses under the run's time limit."""
+    """Run one verifier over all responses under the shared policy (`verifiers.policy`)."""
 
-    async def run_verifier(task: VerifierTask) -> dict[str, Any]:
-        context = _context()
-        started = time.perf_counter()
-        async with asyncio.timeout(context.verifier_timeout_s):
-            signal = await spec.run(task["request"], context)
-        if len(signal.scores or task["request"].responses) != len(task["request"].responses):
-            raise ValueError(f"verifier {spec.id!r} returned {len(signal.scores or [])} scores "
-                             f"for {len(task['request'].responses)} responses")
-        return {"signals": [signal.model_copy(update={"latency_s": time.perf_counter() - started})]}
+    async def run_verifier_node(task: VerifierTask) -> dict[str, Any]:
+        return {"signals": [await run_verifier(spec, task["request"], _context())]}
 
-    return run_verifier
+    return run_verifier_node
 
 
 def verifier_failed(task: VerifierTask, error: NodeError) -> Command:
-    """LangGraph error handler: a verifier that raised or timed out becomes a failed Signal.
+    """LangGraph error handler: a verifier node that raised anyway becomes a failed Signal.
 
-    The handler replaces the failed node, whose edge to the judge it does not inherit, so it
-    routes there itself (when other verifiers succeeded the judge still runs once).
+    `run_verifier` already turns a verifier's own failures into a failed Signal; this catches
+    what happens around it (the run's context, say), by the same rule. The handler replaces the
+    failed node, whose edge to the judge it does not inherit, so it routes there itself (when
+    other verifiers succeeded the judge still runs once).
     """
-    exc = error.error
-    if isinstance(exc, TimeoutError):
-        message = f"timed out after {_context().verifier_timeout_s:g} s"
-    else:
-        message = f"{type(exc).__name__}: {exc}"
-    failed = Signal(verifier=task["verifier"], status="failed", error=message)
+    failed = failed_signal(task["verifier"], error.error, _context().verifier_timeout_s)
     return Command(goto=JUDGE_NODE, update={"signals": [failed]})
 
 

@@ -1,5 +1,6 @@
 """Evidence retrieval for the factuality verifier: local FAISS index, web search, model knowledge.
 
+Sources are registered by name (`SOURCES`, `register_source`; see `base.py`).
 `open_retrievers(context)` gives one retriever per entry of `context.retrieval.sources`, in order,
 skipping nothing: a source that cannot work (no index configured, ddgs or faiss missing, no model
 for the `llm` source) still yields a retriever, whose `search` answers `unavailable` with the reason.
@@ -15,7 +16,17 @@ import logging
 import sqlite3
 from typing import TYPE_CHECKING
 
-from .base import Passage, RetrievalResult, RetrievalSpec, RetrievalStatus, Retriever, SourceKind
+from .base import (
+    SOURCES,
+    Passage,
+    RetrievalResult,
+    RetrievalSpec,
+    RetrievalStatus,
+    Retriever,
+    SourceKind,
+    SourceSpec,
+    register_source,
+)
 
 if TYPE_CHECKING:
     from ..cache import Cache
@@ -27,10 +38,13 @@ __all__ = [
     "RetrievalSpec",
     "RetrievalStatus",
     "Retriever",
+    "SOURCES",
     "SourceKind",
+    "SourceSpec",
     "UnavailableRetriever",
     "open_retriever",
     "open_retrievers",
+    "register_source",
     "retrieval_cache",
 ]
 
@@ -56,7 +70,9 @@ class UnavailableRetriever:
 
 
 def open_retriever(kind: SourceKind, spec: RetrievalSpec, context: RewardContext) -> Retriever:
-    """The retriever for one source kind. Never raises for a source that is absent or broken."""
+    """The retriever for one registered source. Never raises for a source that is absent or broken."""
+    if kind not in SOURCES:  # unregistered since the context was validated
+        return UnavailableRetriever(kind, str(SOURCES.unknown(kind)))
     cache: Cache | None
     try:
         cache = retrieval_cache(context)
@@ -64,21 +80,7 @@ def open_retriever(kind: SourceKind, spec: RetrievalSpec, context: RewardContext
         # An unusable cache file must not take the source down: searching uncached is still correct.
         log.warning("retrieval cache %r unusable, searching uncached: %s", context.cache_path, exc)
         cache = None
-    if kind == "local":
-        from .local import LocalRetriever
-
-        retriever: Retriever = LocalRetriever(spec, cache)
-    elif kind == "web":
-        from .web import WebRetriever
-
-        retriever = WebRetriever(spec, cache)
-    elif kind == "llm":
-        from .llm import LLMKnowledgeRetriever
-
-        retriever = LLMKnowledgeRetriever(dict(context.models), cache)
-    else:
-        return UnavailableRetriever(kind, f"unknown evidence source {kind!r}; known: local, web, llm")
-    return retriever
+    return SOURCES.get(kind).open(spec, context, cache)
 
 
 def open_retrievers(context: RewardContext) -> list[Retriever]:

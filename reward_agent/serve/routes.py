@@ -8,7 +8,6 @@ wrong types or values. Errors of one item of a batch are reported for that item 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -18,8 +17,9 @@ from pydantic import ValidationError
 from .. import __name__ as _package
 from ..errors import ConfigError, ModelCallError, RewardAgentError
 from ..redaction import redact, redact_text
-from ..types import RewardRequest, Signal
+from ..types import RewardRequest
 from ..verifiers.base import VERIFIERS
+from ..verifiers.policy import run_verifier
 from . import openrlhf
 from .guard import token_matches
 from .limits import LimitExceeded, check_batch_size, check_request_limits, describe_validation_error
@@ -136,17 +136,10 @@ async def verify(verifier_id: str, request: Request) -> dict[str, Any]:
         raise HTTPException(403, f"verifier {verifier_id!r} is disabled in this server's configuration")
     parsed = parse_request(await request.json(), state)
     spec = VERIFIERS.get(verifier_id)
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(state.context.verifier_timeout_s):
-            signal = await spec.run(parsed, state.context)
-    except TimeoutError:
-        signal = Signal(verifier=verifier_id, status="failed", error=f"timed out after {state.context.verifier_timeout_s:g} s")
-    except (ValidationError, ConfigError) as exc:
+    try:  # the graph's policy: a timeout or an error is a failed Signal (data), not an HTTP error
+        signal = await run_verifier(spec, parsed, state.context, propagate=(ValidationError, ConfigError))
+    except (ValidationError, ConfigError) as exc:  # the request or the configuration is wrong
         raise HTTPException(422, error_body(exc)["message"]) from None
-    except Exception as exc:  # a failed verifier is data, as in the graph
-        signal = Signal(verifier=verifier_id, status="failed", error=redact_text(f"{type(exc).__name__}: {exc}"))
-    signal = signal.model_copy(update={"latency_s": time.perf_counter() - started})
     return signal.model_dump(mode="json")
 
 

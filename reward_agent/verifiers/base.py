@@ -43,7 +43,8 @@ class VerifierSpec:
 
     `run` must score all responses in one call (so prompt-level work is done once) and
     return an `ok` or `skipped` Signal; raising or timing out is turned into a `failed`
-    Signal by the graph. `applies` is the rule-based planner's test: (chosen?, why).
+    Signal by `verifiers.policy.run_verifier` (for the graph and `/v1/verify` alike).
+    `applies` is the rule-based planner's test: (chosen?, why).
     `hard` marks verifiers whose violations the gated judger caps.
 
     What callers outside the graph need to know about a verifier is declared here, so that

@@ -38,6 +38,8 @@ API = {
     "register_judger": ("reward_agent.judger", "register_judger"),
     "BenchmarkSpec": ("reward_agent.bench.registry", "BenchmarkSpec"),
     "register_benchmark": ("reward_agent.bench.registry", "register_benchmark"),
+    "SourceSpec": ("reward_agent.retrieval.base", "SourceSpec"),
+    "register_source": ("reward_agent.retrieval.base", "register_source"),
 }
 
 

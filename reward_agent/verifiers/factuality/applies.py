@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from ...context import RewardContext
+from ...retrieval.base import SOURCES
 from ...types import RewardRequest
 
 _CREATIVE = re.compile(
@@ -84,19 +85,20 @@ def fact_seeking(prompt: str) -> tuple[bool, str]:
 
 
 def ready_sources(context: RewardContext) -> tuple[list[str], list[str]]:
-    """Sources expected to answer under `context` (no network call), and why the others are not."""
-    spec = context.retrieval
+    """Sources expected to answer under `context` (no network call), and why the others are not.
+
+    Each source's spec says why it would not answer (`SourceSpec.why_not_ready`)."""
     ready: list[str] = []
     missing: list[str] = []
-    explicit = "sources" in spec.model_fields_set
-    for source in spec.sources:
-        if source == "local":
-            (ready if spec.index else missing).append("local" if spec.index else "local: no retrieval.index")
-        elif source == "web":
-            (ready if explicit else missing).append("web" if explicit else "web: opt-in (name it in retrieval.sources)")
-        elif source == "llm":
-            ok = context.model_for("claims") is not None or context.model_for("judge") is not None
-            (ready if ok else missing).append("llm" if ok else "llm: no model for the 'claims' or 'judge' role")
+    for source in context.retrieval.sources:
+        if source in SOURCES:
+            reason = SOURCES.get(source).why_not_ready(context)
+        else:  # unregistered since the context was validated
+            reason = str(SOURCES.unknown(source))
+        if reason is None:
+            ready.append(source)
+        else:
+            missing.append(f"{source}: {reason}")
     return ready, missing
 
 
