@@ -261,7 +261,8 @@ def test_custom_benchmark_example(example_runs):
     assert "'accuracy': 1.0" in _line(out, "metrics:")
 
 
-@pytest.mark.parametrize("name", EXAMPLE_FILES)
+# custom_source.py is run by tests/unit/test_retrieval_sources.py.
+@pytest.mark.parametrize("name", (*EXAMPLE_FILES, "custom_source.py"))
 def test_readme_shows_each_example_verbatim(name):
     # The README's "Extending" section embeds each file whole, so the text users copy is the code this
     # file's other tests run.
