@@ -510,9 +510,8 @@ async def _write_and_vote(
     drafts = [c.draft for c in made if c.draft is not None]
     if not drafts:
         tried = [d for c in made for d in c.tried]
-        salvaged = await _consensus(tried, pool, limits) if len(tried) >= CONSENSUS_MIN_DRAFTS else None
-        if salvaged is None and len(tried) >= MAJORITY_MIN_DRAFTS:
-            salvaged = await _behaviour_majority(tried, pool, limits)
+        pooled = await _pooled(tried, pool, limits) if len(tried) >= CONSENSUS_MIN_DRAFTS else None
+        salvaged = pooled and (_consensus(tried, pooled) or _behaviour_majority(tried, pooled))
         if salvaged is not None:
             chosen, votes = salvaged
             return _accepted(result, chosen, votes)
@@ -542,9 +541,28 @@ def _accepted(result: GeneratedChecker, chosen: TypedDraft, votes: dict[str, Any
 CONSENSUS_MIN_DRAFTS = 2
 
 
-async def _consensus(
-    tried: list[TypedDraft], pool: SandboxPool, limits: Limits
-) -> tuple[TypedDraft, dict[str, Any]] | None:
+@dataclass(frozen=True)
+class _Pooled:
+    """Every distinct test of the drafts that ran, and the drafts grouped by their verdicts on all
+    of them (a verdict tuple -> the indices of the drafts that gave it, in draft order)."""
+
+    probes: tuple[Probe, ...]
+    groups: dict[tuple[bool | None, ...], list[int]]
+
+
+async def _pooled(tried: list[TypedDraft], pool: SandboxPool, limits: Limits) -> _Pooled | None:
+    """Run every draft's function on every draft's tests (once, for both salvage rules)."""
+    probes = tuple(dict.fromkeys(p for d in tried for p in d.probes))
+    if not probes:
+        return None
+    runs = await asyncio.gather(*(run_probes(d.code, probes, pool, limits) for d in tried))
+    groups: dict[tuple[bool | None, ...], list[int]] = {}
+    for i, outcomes in enumerate(runs):
+        groups.setdefault(tuple(o.verdict for o in outcomes), []).append(i)
+    return _Pooled(probes, groups)
+
+
+def _consensus(tried: list[TypedDraft], pooled: _Pooled) -> tuple[TypedDraft, dict[str, Any]] | None:
     """A checker from drafts none of which passed its own asserts, when they agree (dual agreement).
 
     The 1.5B's most common failure is a right function with a wrong test ("'The tide is rising and
@@ -557,14 +575,8 @@ async def _consensus(
     None: no checker, no evidence, never a guess. Ranking code by its agreement with generated tests
     is the idea of CodeT (Chen et al., 2022); this is our own small version of it.
     """
-    probes = tuple(dict.fromkeys(p for d in tried for p in d.probes))
-    if not probes:
-        return None
-    runs = await asyncio.gather(*(run_probes(d.code, probes, pool, limits) for d in tried))
-    groups: dict[tuple[bool | None, ...], list[int]] = {}
-    for i, outcomes in enumerate(runs):
-        groups.setdefault(tuple(o.verdict for o in outcomes), []).append(i)
-    best: tuple[int, int, int] | None = None  # (score, -first index, first index)
+    probes, groups = pooled.probes, pooled.groups
+    best: tuple[int, int, tuple[bool | None, ...]] | None = None  # (score, -first index, verdicts)
     for verdicts, members in groups.items():
         right = [p for p, v in zip(probes, verdicts) if v is not None and v == p.expect]
         if (len(members) < CONSENSUS_MIN_DRAFTS or 2 * len(right) <= len(probes)
@@ -572,11 +584,11 @@ async def _consensus(
             continue
         score = len(members) * len(right)
         if best is None or (score, -members[0]) > best[:2]:
-            best = (score, -members[0], members[0])
+            best = (score, -members[0], verdicts)
     if best is None:
         return None
-    chosen = tried[best[2]]
-    verdicts = tuple(o.verdict for o in runs[best[2]])
+    verdicts = best[2]
+    chosen = tried[groups[verdicts][0]]
     agreed = sum(v is not None and v == p.expect for p, v in zip(probes, verdicts))
     return chosen, {"selection": "consensus", "drafts": len(tried), "group": len(groups[verdicts]),
                     "agreed": agreed, "asserts": len(probes)}
@@ -586,9 +598,7 @@ async def _consensus(
 MAJORITY_MIN_DRAFTS = 3
 
 
-async def _behaviour_majority(
-    tried: list[TypedDraft], pool: SandboxPool, limits: Limits
-) -> tuple[TypedDraft, dict[str, Any]] | None:
+def _behaviour_majority(tried: list[TypedDraft], pooled: _Pooled) -> tuple[TypedDraft, dict[str, Any]] | None:
     """A checker from drafts whose *tests* disagree with them, when most drafts behave the same.
 
     Measured with the 1.5B on the issue's phrasings: its functions are right and its labels are
@@ -604,14 +614,8 @@ async def _behaviour_majority(
     The evidence says `selection: behaviour-majority` and how many of the pooled labels it agreed
     with, so a user can see it was not confirmed by tests.
     """
-    probes = tuple(dict.fromkeys(p for d in tried for p in d.probes))
-    if not probes:
-        return None
-    runs = await asyncio.gather(*(run_probes(d.code, probes, pool, limits) for d in tried))
-    groups: dict[tuple[bool | None, ...], list[int]] = {}
-    for i, outcomes in enumerate(runs):
-        groups.setdefault(tuple(o.verdict for o in outcomes), []).append(i)
-    verdicts, members = max(groups.items(), key=lambda item: (len(item[1]), -item[1][0]))
+    probes = pooled.probes
+    verdicts, members = max(pooled.groups.items(), key=lambda item: (len(item[1]), -item[1][0]))
     if (len(members) < MAJORITY_MIN_DRAFTS or 2 * len(members) <= len(tried) or None in verdicts
             or len(set(verdicts)) < 2):
         return None
