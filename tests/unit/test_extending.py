@@ -227,6 +227,7 @@ def _line(output: str, label: str) -> str:
     return found[0][len(label):].strip()
 
 
+@pytest.mark.integration  # four fresh interpreters (~7 s): `make test` runs them, test-fast does not
 def test_custom_verifier_example(example_runs):
     out = example_runs["custom_verifier.py"]
     assert _line(out, "plan:") == "['cites_sources']"
@@ -235,6 +236,7 @@ def test_custom_verifier_example(example_runs):
                                     "['https://example.org/report'], []]")
 
 
+@pytest.mark.integration  # four fresh interpreters (~7 s): `make test` runs them, test-fast does not
 def test_custom_rm_backend_example(example_runs):
     out = example_runs["custom_rm_backend.py"]
     assert _line(out, "plan:") == "['preference']"
@@ -243,6 +245,7 @@ def test_custom_rm_backend_example(example_runs):
     assert _line(out, "backend:") == "overlap"
 
 
+@pytest.mark.integration  # four fresh interpreters (~7 s): `make test` runs them, test-fast does not
 def test_custom_checker_example(example_runs):
     out = example_runs["custom_checker.py"]
     assert _line(out, "rewards:") == "[1.0, 0.0]"
@@ -251,6 +254,7 @@ def test_custom_checker_example(example_runs):
         [("style:max_sentence_words", True)], [("style:max_sentence_words", False)]]
 
 
+@pytest.mark.integration  # four fresh interpreters (~7 s): `make test` runs them, test-fast does not
 def test_custom_benchmark_example(example_runs):
     out = example_runs["custom_benchmark.py"]
     assert "bench rule-pairs" in out

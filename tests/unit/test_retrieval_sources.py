@@ -105,6 +105,7 @@ def test_the_cli_takes_registered_source_names(notes, monkeypatch, tmp_path):
 
 
 
+@pytest.mark.integration  # a fresh interpreter (~6 s): `make test` runs it, test-fast does not
 def test_the_extending_example_runs():
     """examples/extending/custom_source.py (shown in the README's Extending section) as users run it."""
     repo = Path(__file__).resolve().parents[2]
