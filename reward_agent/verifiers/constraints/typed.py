@@ -605,7 +605,8 @@ def _behaviour_majority(tried: list[TypedDraft], pooled: _Pooled) -> tuple[Typed
     not, in every round and every sample ("The tide is rising, and the horizon is visible." labelled
     as breaking "the words 'tide' and 'horizon' both show up"; `{"name": "Alice"}` labelled as not
     JSON), so the pooled tests are wrong more often than right and `_consensus` rightly refuses.
-    Independent samples that converge on the same behaviour are evidence of their own (execution-
+    Sampled drafts (other candidates, or repair rounds with their own seeds: these see the earlier
+    drafts, so they are less independent) that converge on the same behaviour are evidence (execution-
     based majority voting over programs, as in MBR-exec, Shi et al. 2022; our own small version):
     the test *responses* are kept as probes, their labels ignored, and a group of drafts with
     identical verdicts on every probe wins when it holds at least `MAJORITY_MIN_DRAFTS` drafts and
