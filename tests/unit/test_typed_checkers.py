@@ -49,7 +49,9 @@ def test_parse_reads_keyword_and_positional_arguments() -> None:
 @pytest.mark.parametrize("raw", ["no code here", "```python\ndef check(response, word, n):\n    return True\n```",
                                  "```python\ndef check(response, word, n):\n    return True\nassert check('a', 'b', 1)\n```"])
 def test_parse_asks_for_both_kinds_of_assert(raw: str) -> None:
-    assert isinstance(parse_typed_answer(raw, TASK), str)
+    parsed = parse_typed_answer(raw, TASK)
+    problem = parsed if isinstance(parsed, str) else parsed.problem
+    assert problem and ("two assert lines" in problem or "no ```python code block" in problem)
 
 
 def test_bound_program_passes_the_gate_and_decides_with_the_arguments() -> None:
@@ -256,3 +258,51 @@ def test_no_majority_or_a_constant_function_is_no_checker() -> None:
     constant = [f"```python\n{always}\nassert check('a')\nassert not check('b{i}')\n```" for i in range(3)]
     checker = asyncio.run(generate_typed_checker(task, scripted(*constant), repair_rounds=2, limits=LIMITS))
     assert checker.status == "dropped"  # alike, but it checks nothing
+
+
+# The 1.5B's answers for the valid-JSON phrasing (issue 11), shortened: the same right function
+# every time; tests that label valid JSON as broken, a multi-line test string that does not parse,
+# and a draft with only "breaks" tests.
+JSON_FN = ("import json\n\ndef check(response):\n    try:\n        json.loads(response)\n        return True\n"
+           "    except json.JSONDecodeError:\n        return False\n")
+JSON_DRAFTS = [
+    f"```python\n{JSON_FN}\nassert check('{{\"a\": 1}}')\nassert not check('{{\"a\": 1, \"b\": 2}}')\n```",
+    f"```python\n{JSON_FN}\nassert check('{{\"a\": 1}}') == False\nassert not check('Hello') == True\n```",
+    f"```python\n{JSON_FN}\nassert check('{{\n\"a\": 1\n}}')\nassert not check('{{\"a\": 1, \"c\": 3}}')\n```",
+]
+
+
+def test_asserts_that_do_not_parse_are_dropped_and_the_function_is_kept() -> None:
+    parsed = parse_typed_answer(JSON_DRAFTS[2], PLAIN)
+    assert not isinstance(parsed, str)
+    assert [(p.expect, p.response) for p in parsed.probes] == [(False, '{"a": 1, "c": 3}')]
+    assert parsed.problem and "do not parse" in parsed.problem and "\\n" in parsed.problem
+    assert "json.loads(response)" in parsed.code
+    # A function that does not parse is never read leniently.
+    broken = "```python\ndef check(response):\n    return 'x\n' in response\nassert check('x')\n```"
+    assert isinstance(parse_typed_answer(broken, PLAIN), str)
+
+
+def test_helpers_used_without_an_import_are_imported() -> None:
+    raw = ("```python\ndef check(response, language):\n    words = count_words(response)\n"
+           "    return detect_language(response) == language and words > 0\n\n"
+           "assert check('Hallo Welt, wie geht es dir heute?', language='de')\n"
+           "assert not check('Hello world, how are you today?', language='de')\n```")
+    task = TypedTask("language:response_language", "the response is in `language`", (Param("language", "str", "de"),),
+                     "registry")
+    draft = parse_typed_answer(raw, task)
+    assert not isinstance(draft, str) and draft.problem is None
+    assert draft.code.startswith("from checklib import count_words, detect_language\n")
+    # A name the code binds itself (here `words`, also a helper's name) is not imported.
+    assert "import count_words, detect_language\n" in draft.code and " words," not in draft.code.split("\n")[0]
+
+
+def test_drafts_with_broken_or_missing_tests_join_the_behaviour_majority() -> None:
+    task = task_for_text("The whole output must be valid JSON and nothing else.")
+    checker = asyncio.run(generate_typed_checker(task, scripted(*JSON_DRAFTS), repair_rounds=2, limits=LIMITS))
+    assert checker.status == "ok" and checker.model_calls == 3
+    votes = (checker.probes or {}).get("votes", "")
+    assert '"selection": "behaviour-majority"' in votes and '"group": 3' in votes and '"drafts": 3' in votes
+    verdicts = asyncio.run(run_checker(bind(checker.code or "", {}), ['{"fruits": ["apple"]}', 'Here: {"a": 1}'],
+                                       LIMITS))
+    assert [o.status for o in verdicts.outcomes] == ["passed", "failed"]

@@ -16,7 +16,8 @@ Generation (`generate_typed_checker`):
    with the most asserts wins (ties: the earlier draft). One model's tests check another's code, so
    a draft whose own tests were too easy loses to one that also passes the others' tests;
 3. when no draft passed its own asserts, consensus (`_consensus`): the functions and tests of every
-   draft that ran are pooled, and a group of at least two drafts with identical verdicts on all of
+   draft that ran (also drafts sent back for too few tests, or for test lines that did not parse:
+   their function still runs) are pooled, and a group of at least two drafts with identical verdicts on all of
    them that agrees with most of the pooled asserts is kept (a right function whose tests were
    wrong in every round);
 4. failing that, the behaviour majority (`_behaviour_majority`): the tests' labels are set aside and
@@ -209,8 +210,16 @@ def _probe_of(node: ast.Assert, params: tuple[str, ...]) -> Probe | None:
 
 @dataclass(frozen=True)
 class TypedDraft:
+    """A parsed answer: the checker's code (asserts removed) and the asserts as probes.
+
+    `problem` is set when the draft's own tests cannot judge it (no "follows" or no "breaks" test
+    left): that is sent back to the model, but the function is still a function, so it runs in the
+    pool of drafts the salvage rules (`_consensus`, `_behaviour_majority`) compare.
+    """
+
     code: str
     probes: tuple[Probe, ...]
+    problem: str | None = None
 
 
 class _Renamed(ast.NodeTransformer):
@@ -245,36 +254,109 @@ class _StarExpanded(ast.NodeTransformer):
         return node
 
 
-def _checker_tree(raw: str) -> ast.Module | str:
-    """The syntax tree of the answer's checker, its function named `check`; or the problem.
+class _HelpersImported(ast.NodeTransformer):
+    """A module whose code uses checklib helpers it never imported, with them imported.
+
+    The 1.5B writes `detect_language(response) == language` after reading the helper list, without
+    the import line (measured on `language:response_language`: a NameError in every round). A free
+    name that is a checklib helper can mean nothing else; names the code binds itself are left alone.
+    """
+
+    def visit_Module(self, node: ast.Module) -> ast.Module:
+        bound: set[str] = set()
+        used: set[str] = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                (used if isinstance(sub.ctx, ast.Load) else bound).add(sub.id)
+            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(sub.name)
+            elif isinstance(sub, ast.arg):
+                bound.add(sub.arg)
+            elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+                bound.update((a.asname or a.name).split(".")[0] for a in sub.names)
+        missing = sorted((used - bound) & set(checklib.public_names()))
+        if missing:
+            node.body.insert(0, ast.ImportFrom(module="checklib", names=[ast.alias(name=n) for n in missing], level=0))
+        return node
+
+
+_STATEMENT_START = re.compile(r"^(?:(?:assert|def|async|class|import|from|if|for|while|try|with)\b|[@#]|[A-Za-z_]\w*\s*=)")
+
+
+def _broken_asserts_dropped(block: str) -> tuple[str, str] | None:
+    """The block without its top-level asserts that do not parse, and what was wrong with the first.
+
+    The 1.5B writes multi-line test responses inside one-quoted strings (`assert check('Para one.`
+    then `Para two.')` on the next line), which is a syntax error that hides a function that parses.
+    Top-level statements are cut at lines that start in column 0 with a statement keyword (a broken
+    string's continuation lines do not), and only `assert` chunks are ever dropped: a broken
+    function is never read leniently. None when nothing was dropped or the rest still does not parse.
+    """
+    chunks: list[list[str]] = []
+    for line in block.split("\n"):
+        if not chunks or (line[:1].strip() and _STATEMENT_START.match(line)):
+            chunks.append([line])
+        else:
+            chunks[-1].append(line)
+    kept, first_problem = [], None
+    for chunk in chunks:
+        text = "\n".join(chunk)
+        if chunk[0].startswith("assert"):
+            try:
+                ast.parse(text)
+            except SyntaxError as exc:
+                first_problem = first_problem or f"{exc.msg}"
+                continue
+        kept.append(text)
+    if first_problem is None:
+        return None
+    rest = "\n".join(kept)
+    try:
+        ast.parse(rest)
+    except SyntaxError:
+        return None
+    return rest, first_problem
+
+
+def _checker_tree(raw: str) -> tuple[ast.Module, str | None] | str:
+    """The syntax tree of the answer's checker, its function named `check`, and a note on any test
+    lines dropped because they did not parse; or the problem.
 
     The first block that defines `check` is taken as before. Failing that, a block that defines
     exactly one top-level function under another name is taken with that function renamed: the
     1.5B names it after the instruction id (`def detectable_format(response)`) with asserts that
-    call it by that name, which is the same checker.
+    call it by that name, which is the same checker. Asserts that do not parse are dropped
+    (`_broken_asserts_dropped`), and checklib helpers used without an import are imported.
     """
     blocks = _BLOCK.findall(raw)
     named = [b for b in blocks if "def check" in b]
     for block in named[:1] or blocks:
+        note = None
         try:
             tree = ast.parse(block)
         except SyntaxError as exc:
-            if named:
-                return f"the code does not parse: line {exc.lineno}: {exc.msg}"
-            continue
+            salvaged = _broken_asserts_dropped(block)
+            if salvaged is None:
+                if named:
+                    return f"the code does not parse: line {exc.lineno}: {exc.msg}"
+                continue
+            tree = ast.parse(salvaged[0])
+            note = (f"some assert lines do not parse ({salvaged[1]}): keep each assert on one line and write a "
+                    "line break inside a test response as \\n")
         functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
         if named or len(functions) == 1:
             if not named:
                 tree = _Renamed(functions[0].name).visit(tree)
-            return _StarExpanded().visit(tree)
+            return _HelpersImported().visit(_StarExpanded().visit(tree)), note
     return "the answer has no ```python code block defining `def check(response, ...)`"
 
 
 def parse_typed_answer(raw: str, task: TypedTask) -> TypedDraft | str:
     """The function and its asserts from a model answer, or the problem to send back."""
-    tree = _checker_tree(raw)
-    if isinstance(tree, str):
-        return tree
+    read = _checker_tree(raw)
+    if isinstance(read, str):
+        return read
+    tree, note = read
     probes: list[Probe] = []
     keep: list[ast.stmt] = []
     # Positional test arguments follow the function's own parameter order (after `response`).
@@ -292,12 +374,15 @@ def parse_typed_answer(raw: str, task: TypedTask) -> TypedDraft | str:
     if any(_PLACEHOLDER.match(p.response) for p in probes):
         return ("the asserts still hold the placeholder text from the instructions: write real example responses "
                 "inside the quotes")
-    expectations = {p.expect for p in probes}
-    if expectations != {True, False}:
-        return ("write at least two assert lines below the function: `assert check(...)` with a response that "
-                "follows the instruction and `assert not check(...)` with one that breaks it")
-    code = ast.unparse(ast.Module(body=keep, type_ignores=[]))
-    return TypedDraft(code + "\n", tuple(dict.fromkeys(probes)))
+    code = ast.unparse(ast.Module(body=keep, type_ignores=[])) + "\n"
+    problem = None
+    if {p.expect for p in probes} != {True, False}:
+        problem = "; ".join(filter(None, [note, (
+            "write at least two assert lines below the function: `assert check(...)` with a response that "
+            "follows the instruction and `assert not check(...)` with one that breaks it")]))
+    if function is None:  # the block defines `check` only in text (a comment, a string): nothing runs
+        return problem or "the answer has no ```python code block defining `def check(response, ...)`"
+    return TypedDraft(code, tuple(dict.fromkeys(probes)), problem)
 
 
 async def run_probes(
@@ -383,7 +468,7 @@ def _copied(draft: TypedDraft, example: Example) -> str | None:
     norm = lambda s: " ".join(s.split())  # noqa: E731
     copied_tests = [p for p in draft.probes
                     if p.response in (example.follows, example.breaks) and p.arguments == tuple(sorted(example.arguments))]
-    if norm(draft.code) == norm(example.code) or len(copied_tests) == len(draft.probes):
+    if norm(draft.code) == norm(example.code) or (copied_tests and len(copied_tests) == len(draft.probes)):
         return "the answer copies the example for a different instruction; write code and tests for this instruction"
     return None
 
@@ -437,8 +522,10 @@ def cache_key(task: TypedTask, model: BaseChatModel, repair_rounds: int, candida
         "candidates": candidates,
         "selection": "own-tests, else consensus.v1, else behaviour-majority.v1",
         # How answers are read (a single function under another name is renamed to `check`;
-        # `from checklib import *` is expanded): it decides which drafts run at all.
-        "parse": "v2",
+        # `from checklib import *` is expanded; helpers used unimported are imported; asserts that
+        # do not parse are dropped; a draft with too few tests joins the salvage pool): it decides
+        # which drafts run at all.
+        "parse": "v3",
         "sampling": {"temperature": REPAIR_TEMPERATURE, "seeds": "candidate*10+round"},
         "policy": POLICY_VERSION,
     }
@@ -476,12 +563,14 @@ async def _one_candidate(
         if isinstance(draft, str) or copied:
             problem = copied or str(draft)
         else:
-            problem = _problem(draft.probes, await run_probes(draft.code, draft.probes, pool, limits))
-            if problem is None:
+            outcomes = await run_probes(draft.code, draft.probes, pool, limits)
+            problem = _problem(draft.probes, outcomes)
+            if problem is None and draft.problem is None:
                 out.draft = draft
                 return out
-            if not problem.startswith("the code was rejected"):
-                out.tried.append(draft)
+            if outcomes and not any(o.status == "rejected" for o in outcomes):
+                out.tried.append(draft)  # it runs: a member of the salvage pool, whatever its tests say
+            problem = "; ".join(filter(None, [draft.problem, problem]))
         out.attempts.append(problem[:500])
         text = repair.render(problem=problem, signature=_signature(task))
         history = [*history, AIMessage(content=raw), HumanMessage(content=text)]
