@@ -82,6 +82,11 @@ def paragraphs(text, separator=None):
     return [p.strip() for p in pieces if p.strip()]
 
 
+def count_paragraphs(text, separator=None):
+    """count_paragraphs(text, separator=None) -> int, the number of non-empty paragraphs (as paragraphs() splits them)."""
+    return len(paragraphs(text, separator))
+
+
 def lines(text):
     """lines(text) -> list of the non-empty lines of text, stripped."""
     return [line.strip() for line in text.splitlines() if line.strip()]

@@ -30,6 +30,7 @@ def test_text_helpers_compute_what_their_docstrings_say() -> None:
     assert checklib.paragraphs(text) == ["Don't panic. The well-known CAT sat!",
                                          "It is *very* calm. **Really** calm?\nThe cat left."]
     assert checklib.paragraphs("a *** b ***", separator="***") == ["a", "b"]
+    assert checklib.count_paragraphs(text) == 2 and checklib.count_paragraphs("a *** b ***", "***") == 2
     assert checklib.count_occurrences(text, "cat") == 2  # whole words, any case: not "cats"
     assert checklib.count_occurrences("cats cat", "cat", whole_word=False) == 2
     assert checklib.count_occurrences(text, "cat", case_sensitive=True) == 1

@@ -272,8 +272,16 @@ JSON_DRAFTS = [
 ]
 
 
-def test_asserts_that_do_not_parse_are_dropped_and_the_function_is_kept() -> None:
+def test_a_test_response_written_across_lines_is_read_with_its_line_breaks() -> None:
     parsed = parse_typed_answer(JSON_DRAFTS[2], PLAIN)
+    assert not isinstance(parsed, str) and parsed.problem is None
+    assert [(p.expect, p.response) for p in parsed.probes] == [(True, '{\n"a": 1\n}'), (False, '{"a": 1, "c": 3}')]
+    assert "json.loads(response)" in parsed.code
+
+
+def test_asserts_that_do_not_parse_are_dropped_and_the_function_is_kept() -> None:
+    raw = (f"```python\n{JSON_FN}\nassert check('{{\"it's\": 1}}')\n\nassert not check('{{\"a\": 1, \"c\": 3}}')\n```")
+    parsed = parse_typed_answer(raw, PLAIN)
     assert not isinstance(parsed, str)
     assert [(p.expect, p.response) for p in parsed.probes] == [(False, '{"a": 1, "c": 3}')]
     assert parsed.problem and "do not parse" in parsed.problem and "\\n" in parsed.problem
@@ -306,3 +314,26 @@ def test_drafts_with_broken_or_missing_tests_join_the_behaviour_majority() -> No
     verdicts = asyncio.run(run_checker(bind(checker.code or "", {}), ['{"fruits": ["apple"]}', 'Here: {"a": 1}'],
                                        LIMITS))
     assert [o.status for o in verdicts.outcomes] == ["passed", "failed"]
+
+
+def test_a_fence_inside_a_test_string_does_not_end_the_code_block() -> None:
+    # What the 1.5B wrote for json_format: test responses that are fenced JSON.
+    raw = ("```python\nimport json\n\ndef check(response):\n    text = response.strip()\n"
+           "    if text.startswith('```'):\n        text = text.strip('`').removeprefix('json')\n"
+           "    try:\n        json.loads(text)\n        return True\n    except json.JSONDecodeError:\n"
+           "        return False\n\nassert check('```json\\n{\"a\": 1}\\n```')\nassert not check('Here: {\"a\": 1}')```\n"
+           "It strips the fence first.")
+    draft = parse_typed_answer(raw, PLAIN)
+    assert not isinstance(draft, str) and draft.problem is None
+    assert [(p.expect, p.response) for p in draft.probes] == [(True, '```json\n{"a": 1}\n```'), (False, 'Here: {"a": 1}')]
+
+
+def test_after_a_copy_of_the_example_the_next_round_starts_afresh() -> None:
+    from reward_agent.verifiers.constraints.typed import PLAIN_EXAMPLE
+
+    task = task_for_text("The whole output must be valid JSON and nothing else.")
+    model = scripted(PLAIN_EXAMPLE.block(), JSON_DRAFTS[2].replace("'{\n", "'{").replace("\n}'", "}'"))
+    checker = asyncio.run(generate_typed_checker(task, model, repair_rounds=2, limits=LIMITS))
+    assert "copies the example" in checker.attempts[0]
+    assert [len(messages) for messages in model.seen[:2]] == [1, 1]  # no copy in the second round's history
+    assert model.seen[1][0].content == model.seen[0][0].content

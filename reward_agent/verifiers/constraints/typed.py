@@ -57,7 +57,9 @@ from .free_text import FREE_TEXT_ID
 CACHE_NAMESPACE = "checker_code.typed"
 PROMPT_NAME = "checker_code_typed"
 REPAIR_PROMPT_NAME = "checker_code_typed_repair"
-_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+# A block ends at a fence that starts or ends a line: test responses often hold ``` themselves (a
+# fenced JSON answer), and ending the block there cut the code inside a string (measured on json_format).
+_BLOCK = re.compile(r"```[ \t]*(?:python3?|py)?[^\n]*\n(.*?)(?:^[ \t]*```|```[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
 # The name the model's function gets inside the bound program (the gate wants `check(response)`).
 TYPED_NAME = "typed_check"
 _PLACEHOLDER = re.compile(r"^\s*<[^<>]*>\s*$")
@@ -283,14 +285,19 @@ class _HelpersImported(ast.NodeTransformer):
 _STATEMENT_START = re.compile(r"^(?:(?:assert|def|async|class|import|from|if|for|while|try|with)\b|[@#]|[A-Za-z_]\w*\s*=)")
 
 
-def _broken_asserts_dropped(block: str) -> tuple[str, str] | None:
-    """The block without its top-level asserts that do not parse, and what was wrong with the first.
+def _broken_asserts_mended(block: str) -> tuple[str, str | None] | None:
+    """The block with its top-level asserts that do not parse mended or dropped, and what was wrong
+    with the first one dropped (None when every broken assert was mended).
 
-    The 1.5B writes multi-line test responses inside one-quoted strings (`assert check('Para one.`
-    then `Para two.')` on the next line), which is a syntax error that hides a function that parses.
-    Top-level statements are cut at lines that start in column 0 with a statement keyword (a broken
-    string's continuation lines do not), and only `assert` chunks are ever dropped: a broken
-    function is never read leniently. None when nothing was dropped or the rest still does not parse.
+    The 1.5B writes multi-line test responses inside one-quoted strings (`assert check('* one` then
+    `* two', num_bullets=2)` on the next line), a syntax error that hides a function that parses
+    (measured: every round of `number_bullet_lists`, and the valid-JSON phrasing's repairs). Top-level
+    statements are cut at lines that start in column 0 with a statement keyword (a broken string's
+    continuation lines do not). An `assert` that does not parse is read with its line breaks written
+    as `\\n` when that makes it one assert statement (the break can only have been inside a string:
+    outside one, `\\n` is itself a syntax error); otherwise it is dropped. Only asserts are ever
+    changed: a broken function is never read leniently. None when nothing needed mending or the
+    rest still does not parse.
     """
     chunks: list[list[str]] = []
     for line in block.split("\n"):
@@ -298,17 +305,29 @@ def _broken_asserts_dropped(block: str) -> tuple[str, str] | None:
             chunks.append([line])
         else:
             chunks[-1].append(line)
-    kept, first_problem = [], None
+    kept, changed, first_problem = [], False, None
     for chunk in chunks:
         text = "\n".join(chunk)
         if chunk[0].startswith("assert"):
             try:
                 ast.parse(text)
             except SyntaxError as exc:
-                first_problem = first_problem or f"{exc.msg}"
+                changed = True
+                body = list(chunk)
+                while body and not body[-1].strip():
+                    body.pop()
+                joined = "\\n".join(body)
+                try:
+                    mended = ast.parse(joined).body
+                except SyntaxError:
+                    mended = []
+                if len(mended) == 1 and isinstance(mended[0], ast.Assert):
+                    kept.append(joined)
+                else:
+                    first_problem = first_problem or exc.msg.split(" (")[0]
                 continue
         kept.append(text)
-    if first_problem is None:
+    if not changed:
         return None
     rest = "\n".join(kept)
     try:
@@ -326,7 +345,7 @@ def _checker_tree(raw: str) -> tuple[ast.Module, str | None] | str:
     exactly one top-level function under another name is taken with that function renamed: the
     1.5B names it after the instruction id (`def detectable_format(response)`) with asserts that
     call it by that name, which is the same checker. Asserts that do not parse are dropped
-    (`_broken_asserts_dropped`), and checklib helpers used without an import are imported.
+    (`_broken_asserts_mended`), and checklib helpers used without an import are imported.
     """
     blocks = _BLOCK.findall(raw)
     named = [b for b in blocks if "def check" in b]
@@ -335,14 +354,15 @@ def _checker_tree(raw: str) -> tuple[ast.Module, str | None] | str:
         try:
             tree = ast.parse(block)
         except SyntaxError as exc:
-            salvaged = _broken_asserts_dropped(block)
+            salvaged = _broken_asserts_mended(block)
             if salvaged is None:
                 if named:
                     return f"the code does not parse: line {exc.lineno}: {exc.msg}"
                 continue
             tree = ast.parse(salvaged[0])
-            note = (f"some assert lines do not parse ({salvaged[1]}): keep each assert on one line and write a "
-                    "line break inside a test response as \\n")
+            if salvaged[1]:
+                note = (f"some assert lines do not parse ({salvaged[1]}): keep each assert on one line and write "
+                        "a line break inside a test response as \\n")
         functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
         if named or len(functions) == 1:
             if not named:
@@ -515,17 +535,20 @@ def cache_key(task: TypedTask, model: BaseChatModel, repair_rounds: int, candida
         "task": task.identity(),
         "model": _model_identity(model),
         "prompt_version": load_prompt(PROMPT_NAME).version,
-        # The worked example is part of what the model was shown (changing it changes the drafts).
+        # The worked example and the helper list are part of what the model was shown (changing
+        # either changes the drafts, and a helper added later makes code valid that was refused).
         "example": hashlib.sha256(example_for(task).block().encode("utf-8")).hexdigest()[:16],
+        "helpers": hashlib.sha256(checklib.catalogue().encode("utf-8")).hexdigest()[:16],
         "repair_prompt_version": load_prompt(REPAIR_PROMPT_NAME).version,
         "repair_rounds": repair_rounds,
         "candidates": candidates,
         "selection": "own-tests, else consensus.v1, else behaviour-majority.v1",
         # How answers are read (a single function under another name is renamed to `check`;
         # `from checklib import *` is expanded; helpers used unimported are imported; asserts that
-        # do not parse are dropped; a draft with too few tests joins the salvage pool): it decides
+        # do not parse are mended or dropped; a draft with too few tests joins the salvage pool): it decides
         # which drafts run at all.
-        "parse": "v3",
+        "parse": "v4",
+        "after_a_copy": "fresh-start",
         "sampling": {"temperature": REPAIR_TEMPERATURE, "seeds": "candidate*10+round"},
         "policy": POLICY_VERSION,
     }
@@ -572,6 +595,13 @@ async def _one_candidate(
                 out.tried.append(draft)  # it runs: a member of the salvage pool, whatever its tests say
             problem = "; ".join(filter(None, [draft.problem, problem]))
         out.attempts.append(problem[:500])
+        if copied:
+            # A copy of the worked example is not repaired in the same conversation: with the copy in
+            # its history the 1.5B keeps the example's rule and pastes it into the next draft
+            # (measured on `json_format`: "ends with '?' and parses as JSON" after a copy). The next
+            # round starts again from the first message, sampled (its own seed).
+            history = [HumanMessage(content=first)]
+            continue
         text = repair.render(problem=problem, signature=_signature(task))
         history = [*history, AIMessage(content=raw), HumanMessage(content=text)]
     return out
