@@ -337,3 +337,15 @@ def test_after_a_copy_of_the_example_the_next_round_starts_afresh() -> None:
     assert "copies the example" in checker.attempts[0]
     assert [len(messages) for messages in model.seen[:2]] == [1, 1]  # no copy in the second round's history
     assert model.seen[1][0].content == model.seen[0][0].content
+
+
+def test_the_cache_key_follows_the_helper_list(monkeypatch) -> None:
+    from reward_agent.sandbox import checklib
+    from reward_agent.verifiers.constraints.typed import cache_key
+
+    model = scripted(tag="key")
+    before = cache_key(PLAIN, model, 2, 1)
+    monkeypatch.setattr(checklib, "catalogue", lambda: "- a_new_helper(text) -> int")
+    after = cache_key(PLAIN, model, 2, 1)
+    assert before["helpers"] != after["helpers"] and {k: v for k, v in before.items() if k != "helpers"} == {
+        k: v for k, v in after.items() if k != "helpers"}
