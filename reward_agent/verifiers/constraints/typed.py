@@ -344,8 +344,8 @@ def _checker_tree(raw: str) -> tuple[ast.Module, str | None] | str:
     The first block that defines `check` is taken as before. Failing that, a block that defines
     exactly one top-level function under another name is taken with that function renamed: the
     1.5B names it after the instruction id (`def detectable_format(response)`) with asserts that
-    call it by that name, which is the same checker. Asserts that do not parse are dropped
-    (`_broken_asserts_mended`), and checklib helpers used without an import are imported.
+    call it by that name, which is the same checker. Asserts that do not parse are mended or
+    dropped (`_broken_asserts_mended`), and checklib helpers used without an import are imported.
     """
     blocks = _BLOCK.findall(raw)
     named = [b for b in blocks if "def check" in b]
